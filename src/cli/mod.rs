@@ -1,0 +1,146 @@
+//! Command-line interface: typed clap definitions and dispatch. Each command lives in its own
+//! file with its own `Args` and a `run(ctx, args)` returning the exit status.
+
+mod completions;
+mod render;
+mod show;
+mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::context::Context;
+use crate::error::{Error, Exit};
+use crate::output::{Output, OutputFormat, Style};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsctl",
+    version,
+    about = "Run Nomad-on-AWS clusters and their environments from one ops repository",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Ops repository (default: the nearest parent folder holding clusters/)
+    #[arg(long, global = true, env = "OPSCTL_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Cluster to act on (default: the only one)
+    #[arg(long, global = true, env = "OPSCTL_CLUSTER", value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text, env = "OPSCTL_OUTPUT")]
+    pub output: OutputFormat,
+    /// More logging (-v info, -vv debug, -vvv trace)
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Answer yes to confirmations (required without a terminal)
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the ops repository: every file, rule and rendered job
+    Validate(validate::Args),
+    /// Show the cluster, its environments, or one environment
+    Show(show::Args),
+    /// Render an environment's Nomad jobs
+    Render(render::Args),
+    /// Print shell completions
+    Completions(completions::Args),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let output = Output {
+        format: cli.global.output,
+        style: Style::detect(cli.global.no_color),
+        quiet: cli.global.quiet,
+    };
+    let ctx = Context {
+        repo_dir: cli.global.repo.clone(),
+        cluster: cli.global.cluster.clone(),
+        yes: cli.global.yes,
+        output,
+    };
+    let exit = match run(&ctx, cli.command) {
+        Ok(exit) => exit,
+        Err(error) => {
+            report_error(&ctx, &error);
+            error.exit()
+        }
+    };
+    ExitCode::from(exit.code())
+}
+
+pub fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
+    match command {
+        Command::Validate(args) => validate::run(ctx, args),
+        Command::Show(args) => show::run(ctx, args),
+        Command::Render(args) => render::run(ctx, args),
+        Command::Completions(args) => completions::run(args),
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPSCTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("opsctl={level},{level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(console::colors_enabled_stderr())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Errors go to stderr; with `--output json` a JSON object also goes to stdout for CI.
+fn report_error(ctx: &Context, error: &Error) {
+    let style = &ctx.output.style;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{} {error}", style.bad("error:"));
+    if ctx.output.format == OutputFormat::Json {
+        let problems = match error {
+            Error::Problems(problems) => problems.clone(),
+            _ => Vec::new(),
+        };
+        let body = serde_json::json!({
+            "error": {
+                "message": error.to_string(),
+                "exit_code": error.exit().code(),
+                "problems": problems,
+            }
+        });
+        let _ = writeln!(std::io::stdout().lock(), "{body:#}");
+    }
+}

@@ -1,0 +1,76 @@
+//! `opsctl render <env> [--job NAME] [--out DIR]`
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::Exit;
+use crate::output::{Report, Style};
+use crate::render::{RenderedJob, Renderer};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Environment to render
+    pub env: String,
+    /// Only these jobs (repeatable)
+    #[arg(long = "job", value_name = "NAME")]
+    pub jobs: Vec<String>,
+    /// Write `<job>.json` files (Nomad API shape, `{"Job": ...}`) into this folder
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct RenderReport {
+    environment: String,
+    namespace: String,
+    jobs: Vec<RenderedJob>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    written: Vec<String>,
+}
+
+impl Report for RenderReport {
+    fn human(&self, style: &Style) -> String {
+        if !self.written.is_empty() {
+            return self
+                .written
+                .iter()
+                .map(|path| format!("{} {path}\n", style.good("wrote")))
+                .collect();
+        }
+        let mut out = String::new();
+        for job in &self.jobs {
+            out.push_str(&style.dim(&format!("# {} → {}/{}\n", job.file, self.namespace, job.id)));
+            out.push('\n');
+            let body = serde_json::json!({ "Job": job.job });
+            out.push_str(&serde_json::to_string_pretty(&body).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+pub fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
+    let repo = ctx.open_repo()?;
+    let env = repo.env(&args.env)?;
+    let jobs = Renderer::new(&repo).render_env(env, &args.jobs)?;
+    let mut written = Vec::new();
+    if let Some(dir) = &args.out {
+        for job in &jobs {
+            let path = dir.join(format!("{}.json", job.name));
+            let mut body = serde_json::to_vec_pretty(&serde_json::json!({ "Job": job.job }))
+                .map_err(anyhow::Error::from)?;
+            body.push(b'\n');
+            crate::fsutil::write_atomic(&path, &body, None)?;
+            written.push(path.display().to_string());
+        }
+    }
+    ctx.output.emit(&RenderReport {
+        environment: env.name.clone(),
+        namespace: env.namespace.clone(),
+        jobs,
+        written,
+    })?;
+    Ok(Exit::Success)
+}

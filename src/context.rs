@@ -1,0 +1,29 @@
+//! Settings every command shares, resolved once: flag > environment variable > file > default.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::output::Output;
+use crate::repo::{self, Repo};
+
+pub struct Context {
+    /// `--repo`; otherwise discovered from the working directory.
+    pub repo_dir: Option<PathBuf>,
+    /// `--cluster` / `OPSCTL_CLUSTER`.
+    pub cluster: Option<String>,
+    /// `--yes`: confirmations are answered yes (required when stdin is not a terminal).
+    pub yes: bool,
+    pub output: Output,
+}
+
+impl Context {
+    pub fn repo_root(&self) -> Result<PathBuf> {
+        let cwd = std::env::current_dir()?;
+        repo::discover(self.repo_dir.as_deref(), &cwd)
+    }
+
+    /// Loads and validates the selected cluster of the repository.
+    pub fn open_repo(&self) -> Result<Repo> {
+        Repo::open(&self.repo_root()?, self.cluster.as_deref())
+    }
+}

@@ -1,0 +1,87 @@
+//! One error type for the whole tool, carrying the exit code CI acts on.
+
+use std::fmt;
+
+use crate::repo::Problem;
+
+/// Stable process exit codes (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Exit {
+    Success = 0,
+    /// The operation failed (apply error, failed deployment, unreachable server).
+    Failed = 1,
+    /// Invalid input: flags, files, names.
+    Invalid = 2,
+    /// A plan has changes (only with `--detailed-exitcode`).
+    Changes = 3,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// The user's input is wrong; nothing was changed.
+    Invalid(String),
+    /// Validation found problems in the ops repository.
+    Problems(Vec<Problem>),
+    /// The operation itself failed.
+    Failed(anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid(message.into())
+    }
+
+    pub fn failed(message: impl fmt::Display) -> Self {
+        Error::Failed(anyhow::anyhow!("{message}"))
+    }
+
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Invalid(_) | Error::Problems(_) => Exit::Invalid,
+            Error::Failed(_) => Exit::Failed,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Invalid(message) => f.write_str(message),
+            Error::Problems(problems) => {
+                let n = problems.len();
+                write!(f, "{n} problem{} found", if n == 1 { "" } else { "s" })?;
+                for problem in problems {
+                    write!(f, "\n  {problem}")?;
+                }
+                Ok(())
+            }
+            // `{:#}` prints the whole anyhow context chain on one line.
+            Error::Failed(error) => write!(f, "{error:#}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<Error>() {
+            Ok(inner) => inner,
+            Err(error) => Error::Failed(error),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Error::Failed(error.into())
+    }
+}

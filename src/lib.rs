@@ -1,0 +1,14 @@
+//! opsctl: run Nomad-on-AWS clusters and their environments from one ops repository.
+//!
+//! Data flows one way: files ([`repo`]) → model → rendered jobs ([`render`]) → actions → report
+//! ([`output`]). The CLI in [`cli`] only parses flags and wires these together.
+
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod fsutil;
+pub mod output;
+pub mod render;
+pub mod repo;
+
+pub use error::{Error, Result};

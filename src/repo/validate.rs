@@ -1,0 +1,499 @@
+//! Rules over the loaded model. Each rule reports with the file, position and field it concerns.
+
+use std::collections::BTreeMap;
+
+use super::names;
+use super::source::{keys, Seg};
+use super::{Problem, Problems, Repo, Target};
+
+/// Ports an environment block may use: unprivileged, below the top of the range.
+pub const PORT_RANGE: std::ops::RangeInclusive<u32> = 1024..=65535;
+
+pub(super) fn validate(repo: &Repo, problems: &mut Problems) {
+    cluster_rules(repo, problems);
+    environment_rules(repo, problems);
+    revision_rules(repo, problems);
+    for template in repo.jobs.values() {
+        if let Some(why) = names::dns_label_error(&template.name) {
+            problems.push(Problem::new(&template.file, format!("job name {why}")));
+        }
+    }
+}
+
+struct At<'a> {
+    repo: &'a Repo,
+    file: &'a str,
+}
+
+impl At<'_> {
+    fn problem(&self, path: &[Seg], message: impl Into<String>) -> Problem {
+        Problem::new(self.file, message)
+            .field(super::source::field_name(path))
+            .at(self.repo.locate(self.file, path))
+    }
+}
+
+fn cluster_rules(repo: &Repo, problems: &mut Problems) {
+    let cluster = &repo.cluster;
+    let at = At {
+        repo,
+        file: &repo.cluster_file,
+    };
+    let dir_name = repo
+        .cluster_file
+        .split('/')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+
+    if let Some(why) = names::dns_label_error(&cluster.name) {
+        problems.push(at.problem(&keys(&["name"]), format!("cluster name {why}")));
+    } else if cluster.name != dir_name {
+        problems.push(at.problem(
+            &keys(&["name"]),
+            format!(
+                "cluster name `{}` differs from its folder clusters/{dir_name}/",
+                cluster.name
+            ),
+        ));
+    }
+    if !names::is_domain(&cluster.domain) {
+        problems.push(at.problem(
+            &keys(&["domain"]),
+            format!("`{}` is not a DNS domain name", cluster.domain),
+        ));
+    }
+    if !matches!(cluster.core.count, 3 | 5) {
+        problems.push(at.problem(
+            &keys(&["core", "count"]),
+            format!(
+                "core count must be 3 or 5 for a Raft quorum (got {})",
+                cluster.core.count
+            ),
+        ));
+    }
+    if cluster.provider == "aws" && cluster.aws.is_none() {
+        problems.push(at.problem(&[], "provider `aws` needs an [aws] section"));
+    }
+    if let Some(why) = names::dns_label_error(&cluster.provider) {
+        problems.push(at.problem(&keys(&["provider"]), format!("provider name {why}")));
+    }
+
+    if let Some(aws) = &cluster.aws {
+        if !names::is_region(&aws.region) {
+            problems.push(at.problem(
+                &keys(&["aws", "region"]),
+                format!("`{}` is not an AWS region name", aws.region),
+            ));
+        }
+        if let Some(arn) = &aws.kms_key {
+            match names::kms_arn_region(arn) {
+                None => problems.push(at.problem(
+                    &keys(&["aws", "kms_key"]),
+                    format!(
+                        "`{arn}` is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)"
+                    ),
+                )),
+                Some(region) if region != aws.region => problems.push(at.problem(
+                    &keys(&["aws", "kms_key"]),
+                    format!(
+                        "the KMS key is in {region} but the cluster's region is {}",
+                        aws.region
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if !names::is_bucket_name(&aws.state_bucket) {
+            problems.push(at.problem(
+                &keys(&["aws", "state_bucket"]),
+                format!("`{}` is not a valid S3 bucket name", aws.state_bucket),
+            ));
+        }
+        if let Some(zone) = &aws.hosted_zone {
+            if !names::is_domain(zone) {
+                problems.push(at.problem(
+                    &keys(&["aws", "hosted_zone"]),
+                    format!("`{zone}` is not a DNS domain name"),
+                ));
+            }
+        }
+        for (region, ami) in &aws.amis {
+            let path = keys(&["aws", "amis", region]);
+            if !names::is_region(region) {
+                problems.push(at.problem(&path, format!("`{region}` is not an AWS region name")));
+            }
+            if !names::is_ami(ami) {
+                problems.push(at.problem(&path, format!("`{ami}` is not an AMI id (ami-…)")));
+            }
+        }
+        if !aws.amis.contains_key(&aws.region) {
+            problems.push(at.problem(
+                &keys(&["aws", "amis"]),
+                format!(
+                    "no AMI for the core region {}: add `{} = \"ami-…\"`",
+                    aws.region, aws.region
+                ),
+            ));
+        }
+        for (i, cidr) in aws.admin_cidrs.iter().enumerate() {
+            let path = vec![
+                Seg::Key("aws".into()),
+                Seg::Key("admin_cidrs".into()),
+                Seg::Index(i),
+            ];
+            match names::parse_cidr(cidr) {
+                None => problems.push(at.problem(&path, format!("`{cidr}` is not a CIDR block"))),
+                Some((_, 0)) => problems.push(at.problem(
+                    &path,
+                    format!("`{cidr}` opens SSH to the whole internet; name your admin networks"),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+
+    for (i, client) in cluster.clients.iter().enumerate() {
+        let path = |key: &str| {
+            vec![
+                Seg::Key("clients".into()),
+                Seg::Index(i),
+                Seg::Key(key.into()),
+            ]
+        };
+        if !names::is_region(&client.region) {
+            problems.push(at.problem(
+                &path("region"),
+                format!("`{}` is not an AWS region name", client.region),
+            ));
+        } else if let Some(aws) = &cluster.aws {
+            if !aws.amis.contains_key(&client.region) {
+                problems.push(at.problem(
+                    &path("region"),
+                    format!(
+                        "no AMI for client region {}: add it to [aws].amis",
+                        client.region
+                    ),
+                ));
+            }
+        }
+        if !(client.min <= client.desired && client.desired <= client.max) {
+            problems.push(at.problem(
+                &path("desired"),
+                format!(
+                    "autoscaling sizes must satisfy min <= desired <= max (min {}, desired {}, max {})",
+                    client.min, client.desired, client.max
+                ),
+            ));
+        }
+        if let Some(class) = &client.node_class {
+            if let Some(why) = names::dns_label_error(class) {
+                problems.push(at.problem(&path("node_class"), format!("node class {why}")));
+            }
+        }
+    }
+    let mut asg_names = BTreeMap::new();
+    for (i, client) in cluster.clients.iter().enumerate() {
+        if let Some(first) = asg_names.insert(client.asg_name(), i) {
+            problems.push(at.problem(
+                &[Seg::Key("clients".into()), Seg::Index(i)],
+                format!(
+                    "clients[{first}] and clients[{i}] would both be the autoscaling group {}: give one a `name`",
+                    client.asg_name()
+                ),
+            ));
+        }
+    }
+
+    if cluster.nomad.datacenters.is_empty() {
+        problems.push(at.problem(
+            &keys(&["nomad", "datacenters"]),
+            "at least one Nomad datacenter is needed",
+        ));
+    }
+    if !(cluster.nomad.address.starts_with("http://")
+        || cluster.nomad.address.starts_with("https://"))
+    {
+        problems.push(at.problem(
+            &keys(&["nomad", "address"]),
+            format!("`{}` is not an http(s) URL", cluster.nomad.address),
+        ));
+    }
+
+    for (name, variant) in &cluster.variants {
+        let base = |key: &str| keys(&["variants", name, key]);
+        if let Some(why) = names::dns_label_error(name) {
+            problems.push(at.problem(&keys(&["variants", name]), format!("variant name {why}")));
+        }
+        if variant.port_block == 0 {
+            problems.push(at.problem(&base("port_block"), "port_block must be at least 1"));
+        }
+        for job in &variant.jobs {
+            if !repo.jobs.contains_key(job) {
+                let hint = super::suggest(job, repo.jobs.keys().map(String::as_str))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                problems.push(at.problem(
+                    &base("jobs"),
+                    format!("job `{job}` has no template jobs/{job}.json{hint}"),
+                ));
+            }
+        }
+        for source in &variant.sources {
+            if !cluster.sources.contains_key(source) {
+                let hint = super::suggest(source, cluster.sources.keys().map(String::as_str))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                problems.push(at.problem(
+                    &base("sources"),
+                    format!("source `{source}` is not defined under [sources]{hint}"),
+                ));
+            }
+        }
+    }
+}
+
+fn environment_rules(repo: &Repo, problems: &mut Problems) {
+    let cluster = &repo.cluster;
+    let mut namespaces: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut blocks: Vec<(&str, std::ops::Range<u32>)> = Vec::new();
+
+    for env in repo.envs.values() {
+        let at = At {
+            repo,
+            file: &env.file,
+        };
+        if let Some(why) = names::dns_label_error(&env.name) {
+            problems.push(Problem::new(
+                &env.file,
+                format!("environment name (the file name) {why}"),
+            ));
+        }
+        if let Some(why) = names::dns_label_error(&env.namespace) {
+            problems.push(at.problem(&keys(&["namespace"]), format!("namespace {why}")));
+        }
+        if let Some(other) = namespaces.insert(&env.namespace, &env.name) {
+            problems.push(at.problem(
+                &keys(&["namespace"]),
+                format!(
+                    "namespace `{}` is already used by environment `{other}`",
+                    env.namespace
+                ),
+            ));
+        }
+
+        let Some(variant) = cluster.variants.get(&env.variant) else {
+            let hint = super::suggest(&env.variant, cluster.variants.keys().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            problems.push(at.problem(
+                &keys(&["variant"]),
+                format!(
+                    "variant `{}` is not defined in {}{hint}",
+                    env.variant, repo.cluster_file
+                ),
+            ));
+            continue;
+        };
+
+        if let Some(range) = env.port_range() {
+            let last = range.end - 1;
+            if !PORT_RANGE.contains(&range.start) || !PORT_RANGE.contains(&last) {
+                problems.push(at.problem(
+                    &keys(&["port_base"]),
+                    format!(
+                        "port block {}..={last} must lie within {}..={}",
+                        range.start,
+                        PORT_RANGE.start(),
+                        PORT_RANGE.end()
+                    ),
+                ));
+            }
+            for (other, other_range) in &blocks {
+                if range.start < other_range.end && other_range.start < range.end {
+                    problems.push(at.problem(
+                        &keys(&["port_base"]),
+                        format!(
+                            "port block {}..={last} overlaps environment `{other}` ({}..={})",
+                            range.start,
+                            other_range.start,
+                            other_range.end - 1
+                        ),
+                    ));
+                }
+            }
+            blocks.push((&env.name, range));
+        }
+
+        for source in env.branches.keys() {
+            if !variant.sources.contains(source) {
+                problems.push(at.problem(
+                    &keys(&["branches", source]),
+                    format!(
+                        "`{source}` is not a source of variant `{}` ({})",
+                        env.variant,
+                        variant.sources.join(", ")
+                    ),
+                ));
+            }
+        }
+        for job in env.hostnames.keys() {
+            if !variant.jobs.contains(job) {
+                problems.push(at.problem(
+                    &keys(&["hostnames", job]),
+                    format!("`{job}` is not a job of variant `{}`", env.variant),
+                ));
+            }
+        }
+        for (job, host) in &env.hostnames {
+            if !names::is_domain(host) {
+                problems.push(at.problem(
+                    &keys(&["hostnames", job]),
+                    format!("`{host}` is not a DNS name"),
+                ));
+            }
+        }
+        if env.target == Target::Ecs && env.port_base.is_some() {
+            problems.push(at.problem(
+                &keys(&["port_base"]),
+                "ECS environments have no Nomad port block",
+            ));
+        }
+        if let Some(ttl) = &env.ttl {
+            if humantime::parse_duration(ttl).is_err() {
+                problems.push(at.problem(
+                    &keys(&["ttl"]),
+                    format!("`{ttl}` is not a duration such as `72h` or `7days`"),
+                ));
+            }
+        }
+        if let Some(created) = &env.created {
+            if time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+                .is_err()
+            {
+                problems.push(at.problem(
+                    &keys(&["created"]),
+                    format!("`{created}` is not an RFC 3339 time"),
+                ));
+            }
+        }
+
+        // Revisions: its own folder, or the one of the environment it follows.
+        match &env.revisions_from {
+            Some(from) if from == &env.name => problems.push(at.problem(
+                &keys(&["revisions_from"]),
+                "an environment cannot follow its own revisions",
+            )),
+            Some(from) => match repo.envs.get(from) {
+                None => problems.push(at.problem(
+                    &keys(&["revisions_from"]),
+                    format!("no environment `{from}` to follow"),
+                )),
+                Some(leader) if leader.revisions_from.is_some() => problems.push(at.problem(
+                    &keys(&["revisions_from"]),
+                    format!(
+                        "`{from}` itself follows another environment; follow the leader directly"
+                    ),
+                )),
+                Some(leader) => {
+                    let leader_sources = cluster
+                        .variants
+                        .get(&leader.variant)
+                        .map(|v| v.sources.clone())
+                        .unwrap_or_default();
+                    for source in &variant.sources {
+                        if !leader_sources.contains(source) {
+                            problems.push(at.problem(
+                                &keys(&["revisions_from"]),
+                                format!("`{from}` does not pin source `{source}`"),
+                            ));
+                        }
+                    }
+                }
+            },
+            None => {
+                let pinned = repo.revisions.get(&env.name);
+                for source in &variant.sources {
+                    if !pinned.is_some_and(|p| p.contains_key(source)) {
+                        problems.push(Problem::new(
+                            format!("revisions/{}/{source}.json", env.name),
+                            format!(
+                                "missing: environment `{}` (variant `{}`) needs a pinned revision of `{source}`",
+                                env.name, env.variant
+                            ),
+                        ));
+                    }
+                }
+                if let Some(pinned) = pinned {
+                    for source in pinned.keys() {
+                        if !variant.sources.contains(source) {
+                            problems.push(Problem::new(
+                                format!("revisions/{}/{source}.json", env.name),
+                                format!(
+                                    "`{source}` is not a source of variant `{}` ({})",
+                                    env.variant,
+                                    variant.sources.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if env.revisions_from.is_some() && repo.revisions.contains_key(&env.name) {
+            problems.push(Problem::new(
+                format!("revisions/{}/", env.name),
+                format!(
+                    "environment `{}` follows `{}`'s revisions; its own folder would be ignored",
+                    env.name,
+                    env.revisions_from.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+}
+
+fn revision_rules(repo: &Repo, problems: &mut Problems) {
+    for (env, pinned) in &repo.revisions {
+        for (stem, revision) in pinned {
+            let file = format!("revisions/{env}/{stem}.json");
+            let at = |key: &str, message: String| {
+                Problem::new(&file, message)
+                    .field(key)
+                    .at(repo.locate_json_key(&file, key))
+            };
+            if &revision.source != stem {
+                problems.push(at(
+                    "source",
+                    format!(
+                        "`source` is `{}` but the file is named for `{stem}`",
+                        revision.source
+                    ),
+                ));
+            }
+            if !names::is_commit(&revision.rev) {
+                problems.push(at(
+                    "rev",
+                    format!(
+                        "`{}` is not a full commit id (40 lowercase hex digits)",
+                        revision.rev
+                    ),
+                ));
+            }
+            if time::OffsetDateTime::parse(
+                &revision.updated,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .is_err()
+            {
+                problems.push(at(
+                    "updated",
+                    format!("`{}` is not an RFC 3339 time", revision.updated),
+                ));
+            }
+            if revision.git_ref.trim().is_empty() {
+                problems.push(at("ref", "`ref` must not be empty".into()));
+            }
+        }
+    }
+}
