@@ -3,11 +3,13 @@
 //! Data flows one way: files ([`repo`]) → model → rendered jobs ([`render`]) → actions → report
 //! ([`output`]). The CLI in [`cli`] only parses flags and wires these together.
 
+pub mod aws;
 pub mod cli;
 pub mod context;
 pub mod error;
 pub mod fsutil;
 pub mod output;
+pub mod process;
 pub mod render;
 pub mod repo;
 

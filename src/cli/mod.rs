@@ -83,7 +83,17 @@ pub fn main() -> ExitCode {
         yes: cli.global.yes,
         output,
     };
-    let exit = match run(&ctx, cli.command) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Failed.code());
+        }
+    };
+    let exit = match runtime.block_on(run(&ctx, cli.command)) {
         Ok(exit) => exit,
         Err(error) => {
             report_error(&ctx, &error);
@@ -93,7 +103,7 @@ pub fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
-pub fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
+pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
     match command {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Show(args) => show::run(ctx, args),

@@ -1,0 +1,29 @@
+//! AWS SDK configuration shared by every AWS-facing module.
+//!
+//! The SDK's own defaults resolve credentials and honour `AWS_ENDPOINT_URL` and the
+//! per-service `AWS_ENDPOINT_URL_<SERVICE>` variables, so a local endpoint (moto, LocalStack)
+//! needs no opsctl setting.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// SDK configuration for `region`.
+pub async fn config(region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .load()
+        .await
+}
+
+/// True when an endpoint override is configured, for S3 in particular.
+pub fn s3_endpoint_overridden(config: &SdkConfig) -> bool {
+    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+}
+
+/// S3 client; path-style addressing when an endpoint override is set, since local
+/// endpoints on an IP address cannot serve virtual-hosted bucket names.
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(s3_endpoint_overridden(config))
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}

@@ -1,0 +1,187 @@
+//! The one place external programs run. Every exit status is checked; failures carry the
+//! command, its exit code and the tail of its stderr. Nothing is fire-and-forget.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use tokio::io::AsyncWriteExt;
+
+/// A program invocation with a human description for messages.
+pub struct Process {
+    command: tokio::process::Command,
+    /// Shown in errors, e.g. `terraform plan`; never includes secrets.
+    what: String,
+    stdin: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+}
+
+/// Captured result of a finished process.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Captured {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+impl Process {
+    pub fn new(program: impl AsRef<OsStr>, what: impl Into<String>) -> Self {
+        let mut command = tokio::process::Command::new(program);
+        command.kill_on_drop(true);
+        Process {
+            command,
+            what: what.into(),
+            stdin: None,
+            timeout: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Runs to completion capturing output, without judging the exit status.
+    pub async fn capture(mut self) -> anyhow::Result<Captured> {
+        self.command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let what = self.what.clone();
+        let mut child = self
+            .command
+            .spawn()
+            .with_context(|| format!("cannot start {what}"))?;
+        if let Some(input) = self.stdin.take() {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            // A child that exits without reading its input is judged by its status, not here.
+            let _ = pipe.write_all(&input).await;
+            drop(pipe);
+        }
+        let wait = child.wait_with_output();
+        let output = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, wait).await.map_err(|_| {
+                anyhow!(
+                    "{what} did not finish within {}",
+                    humantime::format_duration(limit)
+                )
+            })?,
+            None => wait.await,
+        }
+        .with_context(|| format!("waiting for {what}"))?;
+        Ok(Captured {
+            status: output.status,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    /// Runs to completion; a non-zero exit is an error naming the command and its stderr.
+    pub async fn output(self) -> anyhow::Result<Captured> {
+        let what = self.what.clone();
+        let captured = self.capture().await?;
+        if captured.status.success() {
+            Ok(captured)
+        } else {
+            Err(anyhow!(
+                "{what} failed ({}){}",
+                describe_status(captured.status),
+                stderr_tail(&captured.stderr)
+            ))
+        }
+    }
+
+    /// Runs with the terminal handed over (interactive programs); returns the exit status.
+    pub async fn interactive(mut self) -> anyhow::Result<ExitStatus> {
+        self.command
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let what = self.what.clone();
+        self.command
+            .status()
+            .await
+            .with_context(|| format!("cannot start {what}"))
+    }
+
+    /// The underlying command, for streaming output line by line.
+    pub fn into_command(self) -> (tokio::process::Command, String) {
+        (self.command, self.what)
+    }
+}
+
+/// "exit code 2" or "killed by signal 9".
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit code {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    "no exit code".to_string()
+}
+
+/// The last lines of stderr, indented, for error messages.
+pub fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(15)..];
+    format!(":\n    {}", tail.join("\n    "))
+}
