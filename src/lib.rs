@@ -8,6 +8,7 @@ pub mod cli;
 pub mod context;
 pub mod error;
 pub mod fsutil;
+pub mod nomad;
 pub mod output;
 pub mod process;
 pub mod render;
