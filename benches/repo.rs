@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opsctl::render::Renderer;
 use opsctl::repo::Repo;
 
-#[path = "synthetic.rs"]
+#[path = "common/synthetic.rs"]
 mod synthetic;
 
 fn load_validate_render(c: &mut Criterion) {

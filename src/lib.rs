@@ -6,11 +6,13 @@
 pub mod aws;
 pub mod cli;
 pub mod context;
+pub mod deploy;
 pub mod error;
 pub mod fsutil;
 pub mod nomad;
 pub mod output;
 pub mod process;
+pub mod prompt;
 pub mod render;
 pub mod repo;
 

@@ -2,6 +2,7 @@
 //! file with its own `Args` and a `run(ctx, args)` returning the exit status.
 
 mod completions;
+mod deploy;
 mod render;
 mod show;
 mod validate;
@@ -64,6 +65,8 @@ pub enum Command {
     Show(show::Args),
     /// Render an environment's Nomad jobs
     Render(render::Args),
+    /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
+    Deploy(deploy::Args),
     /// Print shell completions
     Completions(completions::Args),
 }
@@ -108,6 +111,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Show(args) => show::run(ctx, args),
         Command::Render(args) => render::run(ctx, args),
+        Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -27,7 +27,10 @@ pub fn write_repo(root: &Path, envs: usize, jobs: usize) {
             .replace("\"marlowe-run\"", &format!("\"{name}\""))
             .replace("env.port(1)", &format!("env.port({})", 2 * j))
             .replace("env.port(2)", &format!("env.port({})", 2 * j + 1))
-            .replace("env.hostname('marlowe-run')", &format!("env.hostname('{name}')"));
+            .replace(
+                "env.hostname('marlowe-run')",
+                &format!("env.hostname('{name}')"),
+            );
         std::fs::write(root.join(format!("jobs/{name}.json")), text).unwrap();
     }
 

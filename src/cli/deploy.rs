@@ -1,0 +1,165 @@
+//! `opsctl deploy <env>... [--job NAME] [--plan] [--yes] [--no-wait] [--timeout DUR]
+//! [--promote] [--prune] [--detailed-exitcode]`
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::deploy::{
+    self, Action, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome, JobStatus, Progress,
+};
+use crate::error::{Error, Exit};
+use crate::nomad::{NomadClient, NomadConfig};
+use crate::output::{OutputFormat, Report, Style};
+use crate::repo::Target;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Environments to deploy
+    #[arg(value_name = "ENV", required_unless_present = "all")]
+    pub envs: Vec<String>,
+    /// Every environment that deploys to Nomad
+    #[arg(long, conflicts_with = "envs")]
+    pub all: bool,
+    /// Only these jobs (repeatable)
+    #[arg(long = "job", value_name = "NAME")]
+    pub jobs: Vec<String>,
+    /// Show what would change, change nothing
+    #[arg(long)]
+    pub plan: bool,
+    /// Submit and return without watching the rollouts
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up watching after this long (e.g. 90s, 10m)
+    #[arg(long, value_name = "DUR", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Promote canaries once they are healthy
+    #[arg(long)]
+    pub promote: bool,
+    /// Stop jobs opsctl deployed to the namespace that the environment no longer has
+    #[arg(long, conflicts_with = "jobs")]
+    pub prune: bool,
+    /// With --plan: exit 3 when there are changes
+    #[arg(long, requires = "plan")]
+    pub detailed_exitcode: bool,
+    /// At most this many Nomad requests at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+/// The plan as shown before asking: every change with its diff.
+#[derive(Serialize)]
+struct PlanView<'a> {
+    plans: &'a [EnvPlan],
+}
+
+impl Report for PlanView<'_> {
+    fn human(&self, style: &Style) -> String {
+        let mut out = String::new();
+        for env in self.plans {
+            if !env.namespace_exists {
+                out.push_str(&format!(
+                    "{} Namespace: \"{}\" (environment {})\n",
+                    style.good("+"),
+                    env.namespace,
+                    env.environment
+                ));
+            }
+            for job in env.jobs.iter().filter(|j| j.action != Action::Unchanged) {
+                match (&job.action, &job.diff) {
+                    (Action::Stop, _) => out.push_str(&format!(
+                        "{} Job: \"{}\" in {} (stop: no longer part of the environment)\n",
+                        style.bad("-"),
+                        job.id,
+                        env.namespace
+                    )),
+                    (_, Some(diff)) => {
+                        out.push_str(&deploy::format_diff(diff, &job.updates, style))
+                    }
+                    (_, None) => out.push_str(&format!(
+                        "{} Job: \"{}\" in {}\n",
+                        style.good("+"),
+                        job.id,
+                        env.namespace
+                    )),
+                }
+                if !job.warnings.is_empty() {
+                    out.push_str(&style.warn(&format!("  warnings: {}\n", job.warnings.trim())));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
+    let repo = ctx.open_repo()?;
+    let envs: Vec<String> = if args.all {
+        repo.envs
+            .values()
+            .filter(|e| e.target == Target::Nomad)
+            .map(|e| e.name.clone())
+            .collect()
+    } else {
+        let mut envs = args.envs.clone();
+        envs.dedup();
+        envs
+    };
+    let client = NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let options = DeployOptions {
+        jobs: args.jobs.clone(),
+        wait: !args.no_wait,
+        timeout: args.timeout,
+        promote: args.promote,
+        prune: args.prune,
+        concurrency: usize::from(args.concurrency),
+    };
+    let deployer = Deployer::new(client, options, Progress::detect(ctx.output.quiet));
+    let plans = deploy::plan_environments(&deployer, &repo, &envs).await?;
+    let changes: usize = plans.iter().map(EnvPlan::changes).sum();
+    if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
+        ctx.output.emit(&PlanView { plans: &plans })?;
+    }
+    let address = deployer.client.address().to_string();
+    if args.plan || changes == 0 {
+        let outcomes = planned_outcomes(&plans);
+        ctx.output
+            .emit(&DeployReport::new(&address, args.plan, &plans, outcomes))?;
+        return Ok(if args.detailed_exitcode && changes > 0 {
+            Exit::Changes
+        } else {
+            Exit::Success
+        });
+    }
+    let question = format!("Apply {changes} change(s) to Nomad at {address}?");
+    if !crate::prompt::confirm(&question, ctx.yes)? {
+        return Err(Error::failed("cancelled; nothing was submitted"));
+    }
+    let outcomes = deployer.apply(&plans).await;
+    let report = DeployReport::new(&address, false, &plans, outcomes);
+    ctx.output.emit(&report)?;
+    Ok(if report.failed > 0 {
+        Exit::Failed
+    } else {
+        Exit::Success
+    })
+}
+
+fn planned_outcomes(plans: &[EnvPlan]) -> Vec<JobOutcome> {
+    plans
+        .iter()
+        .flat_map(|env| {
+            env.jobs.iter().map(move |job| {
+                let status = if job.action == Action::Unchanged {
+                    JobStatus::Unchanged
+                } else {
+                    JobStatus::Planned
+                };
+                JobOutcome::from_plan(env, job).with_status(status)
+            })
+        })
+        .collect()
+}

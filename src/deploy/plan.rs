@@ -1,0 +1,308 @@
+//! Planning: render and check every job locally, then ask Nomad what each would change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Deployer, META_CLUSTER, META_ENVIRONMENT};
+use crate::error::{Error, Result};
+use crate::nomad::types::{JobDiff, JobListStub};
+use crate::render::Renderer;
+use crate::repo::{Repo, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Unchanged,
+    New,
+    Edited,
+    /// A managed job no longer part of the environment (`--prune`).
+    Stop,
+}
+
+/// What submitting one job would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobPlan {
+    /// Template name (empty for a pruned job, which has none).
+    pub name: String,
+    pub id: String,
+    /// `service`, `batch`, `system` or `sysbatch`.
+    pub kind: String,
+    pub action: Action,
+    /// The job to submit (none for `Stop`).
+    #[serde(skip)]
+    pub spec: Option<Value>,
+    /// Check-and-set index from the plan: the register call must see exactly this one.
+    pub job_modify_index: u64,
+    pub version_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<JobDiff>,
+    /// Per task group: what the scheduler would do (`create`, `in-place update`, `create/destroy update`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub updates: BTreeMap<String, BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub warnings: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvPlan {
+    pub environment: String,
+    pub namespace: String,
+    pub cluster: String,
+    pub description: String,
+    /// When false, the namespace is created before submitting (and every job is new).
+    pub namespace_exists: bool,
+    pub jobs: Vec<JobPlan>,
+}
+
+impl EnvPlan {
+    pub fn changes(&self) -> usize {
+        self.jobs
+            .iter()
+            .filter(|j| j.action != Action::Unchanged)
+            .count()
+            + usize::from(!self.namespace_exists)
+    }
+}
+
+/// A job rendered for an environment, marked as managed, ready to plan.
+struct Candidate {
+    name: String,
+    id: String,
+    kind: String,
+    spec: Value,
+}
+
+/// Renders and checks every job of `envs` (nothing is sent when any of them is invalid), then
+/// plans them against Nomad, concurrently within the deployer's bound.
+pub async fn plan_environments(
+    deployer: &Deployer,
+    repo: &Repo,
+    envs: &[String],
+) -> Result<Vec<EnvPlan>> {
+    let renderer = Renderer::new(repo);
+    let mut problems = Vec::new();
+    let mut rendered = Vec::new();
+    for name in envs {
+        let env = repo.env(name)?;
+        if env.target != Target::Nomad {
+            return Err(Error::invalid(format!(
+                "environment `{name}` deploys to {:?}, not Nomad",
+                env.target
+            )));
+        }
+        match renderer.render_env(env, &deployer.options.jobs) {
+            Ok(jobs) => {
+                let candidates = jobs
+                    .into_iter()
+                    .map(|job| Candidate {
+                        kind: job_kind(&job.job),
+                        spec: mark_managed(job.job, &env.name, &repo.cluster.name),
+                        name: job.name,
+                        id: job.id,
+                    })
+                    .collect::<Vec<_>>();
+                rendered.push((env, candidates));
+            }
+            Err(Error::Problems(found)) => problems.extend(found),
+            Err(other) => return Err(other),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Problems(problems));
+    }
+    let plans = rendered.into_iter().map(|(env, candidates)| async move {
+        let namespace = env.namespace.as_str();
+        let existing = deployer
+            .bounded(deployer.client.namespace(namespace))
+            .await
+            .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))?;
+        let mut plan = EnvPlan {
+            environment: env.name.clone(),
+            namespace: namespace.to_string(),
+            cluster: repo.cluster.name.clone(),
+            description: env
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("opsctl environment {}", env.name)),
+            namespace_exists: existing.is_some(),
+            jobs: Vec::new(),
+        };
+        if existing.is_none() {
+            // Nomad cannot plan in a namespace that does not exist yet: every job is new.
+            plan.jobs = candidates.into_iter().map(new_job).collect();
+            return Ok(plan);
+        }
+        let running = deployer
+            .bounded(deployer.client.jobs(namespace))
+            .await
+            .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))?;
+        let versions: BTreeMap<&str, &JobListStub> =
+            running.iter().map(|j| (j.id.as_str(), j)).collect();
+        let wanted: BTreeSet<String> = candidates.iter().map(|c| c.id.clone()).collect();
+        let planned = futures::future::join_all(
+            candidates
+                .into_iter()
+                .map(|candidate| plan_job(deployer, &env.name, candidate)),
+        )
+        .await;
+        for job in planned {
+            let mut job = job?;
+            job.version_before = versions.get(job.id.as_str()).map(|j| j.version);
+            plan.jobs.push(job);
+        }
+        if deployer.options.prune {
+            plan.jobs
+                .extend(prunable(&running, &env.name, &wanted).map(|stub| JobPlan {
+                    name: String::new(),
+                    id: stub.id.clone(),
+                    kind: stub.kind.clone(),
+                    action: Action::Stop,
+                    spec: None,
+                    job_modify_index: stub.job_modify_index,
+                    version_before: Some(stub.version),
+                    diff: None,
+                    updates: BTreeMap::new(),
+                    warnings: String::new(),
+                }));
+        }
+        Ok::<_, Error>(plan)
+    });
+    futures::future::join_all(plans).await.into_iter().collect()
+}
+
+async fn plan_job(deployer: &Deployer, env: &str, candidate: Candidate) -> Result<JobPlan> {
+    let response = deployer
+        .bounded(deployer.client.plan(&candidate.spec))
+        .await
+        .map_err(|e| Error::failed(format!("planning {env}/{}: {e}", candidate.id)))?;
+    let action = match response.diff.as_ref().map(|d| d.kind.as_str()) {
+        Some("None") => Action::Unchanged,
+        Some("Added") => Action::New,
+        Some("Edited") | Some("Deleted") => Action::Edited,
+        Some(other) => {
+            return Err(Error::failed(format!(
+                "planning {env}/{}: Nomad answered an unknown diff type `{other}`",
+                candidate.id
+            )))
+        }
+        None => {
+            return Err(Error::failed(format!(
+                "planning {env}/{}: Nomad's plan has no diff",
+                candidate.id
+            )))
+        }
+    };
+    Ok(JobPlan {
+        name: candidate.name,
+        id: candidate.id,
+        kind: candidate.kind,
+        action,
+        spec: Some(candidate.spec),
+        job_modify_index: response.job_modify_index,
+        version_before: None,
+        diff: response.diff.filter(|_| action != Action::Unchanged),
+        updates: response
+            .annotations
+            .and_then(|a| a.desired_tg_updates)
+            .unwrap_or_default(),
+        warnings: response.warnings,
+    })
+}
+
+fn new_job(candidate: Candidate) -> JobPlan {
+    JobPlan {
+        name: candidate.name,
+        id: candidate.id,
+        kind: candidate.kind,
+        action: Action::New,
+        spec: Some(candidate.spec),
+        job_modify_index: 0,
+        version_before: None,
+        diff: None,
+        updates: BTreeMap::new(),
+        warnings: String::new(),
+    }
+}
+
+/// Jobs opsctl submitted for `env` (by their meta mark) that the environment no longer has.
+fn prunable<'a>(
+    running: &'a [JobListStub],
+    env: &'a str,
+    wanted: &'a BTreeSet<String>,
+) -> impl Iterator<Item = &'a JobListStub> {
+    running.iter().filter(move |job| {
+        !job.stop
+            && job.status != "dead"
+            && !wanted.contains(&job.id)
+            && job
+                .meta
+                .as_ref()
+                .and_then(|m| m.get(META_ENVIRONMENT))
+                .is_some_and(|e| e == env)
+    })
+}
+
+fn job_kind(job: &Value) -> String {
+    job.get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or("service")
+        .to_string()
+}
+
+/// Adds the meta keys that mark the job as submitted by opsctl for this environment.
+pub(super) fn mark_managed(mut job: Value, env: &str, cluster: &str) -> Value {
+    if let Some(object) = job.as_object_mut() {
+        let meta = object
+            .entry("Meta")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !meta.is_object() {
+            *meta = Value::Object(Default::default());
+        }
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert(META_ENVIRONMENT.into(), Value::from(env));
+            meta.insert(META_CLUSTER.into(), Value::from(cluster));
+        }
+    }
+    job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managed_mark_is_added_without_losing_meta() {
+        let job = serde_json::json!({"ID": "web", "Meta": {"team": "marlowe"}});
+        let job = mark_managed(job, "staging", "plutus");
+        assert_eq!(job["Meta"]["team"], "marlowe");
+        assert_eq!(job["Meta"][META_ENVIRONMENT], "staging");
+        assert_eq!(job["Meta"][META_CLUSTER], "plutus");
+        let job = mark_managed(serde_json::json!({"ID": "web", "Meta": null}), "a", "b");
+        assert_eq!(job["Meta"][META_ENVIRONMENT], "a");
+    }
+
+    #[test]
+    fn only_this_environments_live_managed_jobs_are_pruned() {
+        let stub = |id: &str, env: Option<&str>, stop: bool| JobListStub {
+            id: id.into(),
+            stop,
+            status: "running".into(),
+            meta: env.map(|e| [(META_ENVIRONMENT.to_string(), e.to_string())].into()),
+            ..Default::default()
+        };
+        let running = vec![
+            stub("kept", Some("staging"), false),
+            stub("gone", Some("staging"), false),
+            stub("stopped", Some("staging"), true),
+            stub("other-env", Some("production"), false),
+            stub("hand-made", None, false),
+        ];
+        let wanted: BTreeSet<String> = ["kept".to_string()].into();
+        let ids: Vec<_> = prunable(&running, "staging", &wanted)
+            .map(|j| j.id.as_str())
+            .collect();
+        assert_eq!(ids, ["gone"]);
+    }
+}
