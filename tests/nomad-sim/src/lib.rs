@@ -1,1 +1,302 @@
-pub fn placeholder() {}
+//! A Nomad HTTP API simulator for opsctl's tests (never part of the product).
+//!
+//! It follows `tests/fixtures/nomad-openapi-v1.yaml` and Nomad's semantics: one raft-like index
+//! with `X-Nomad-Index`, blocking queries, job versions that bump only on a spec change,
+//! check-and-set registration, plan diffs, deployments (canaries, promotion, auto-revert),
+//! evaluations and allocations, namespaces, ACL tokens, and injected latency and faults.
+//! Every job it receives is validated against the spec's `Job` schema.
+
+mod diff;
+mod http;
+pub mod schema;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+pub use diff::job_diff;
+
+/// Knobs of a simulated cluster.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// How long a healthy rollout takes (placement at half, health at the end).
+    pub deploy_time: Duration,
+    /// Added to every request.
+    pub latency: Duration,
+    /// Fraction of requests answered 500 before any processing.
+    pub fault_rate: f64,
+    /// Seed of the fault generator (deterministic runs).
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            deploy_time: Duration::from_millis(150),
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+/// One request as the simulator saw it (the token is never recorded).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub namespace: Option<String>,
+    pub status: u16,
+}
+
+pub(crate) struct Shared {
+    pub state: Mutex<state::State>,
+    /// Woken on every state change, for blocking queries.
+    pub changed: Notify,
+    pub knobs: Mutex<Knobs>,
+}
+
+pub(crate) struct Knobs {
+    pub latency: Duration,
+    pub fault_rate: f64,
+    pub rng: StdRng,
+}
+
+impl Shared {
+    pub fn state(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running simulator on `127.0.0.1:<ephemeral>`; stopped when dropped.
+pub struct Sim {
+    shared: Arc<Shared>,
+    address: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sim {
+    pub fn start() -> Sim {
+        Sim::start_with(SimConfig::default())
+    }
+
+    pub fn start_with(config: SimConfig) -> Sim {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state::State::new(config.deploy_time)),
+            changed: Notify::new(),
+            knobs: Mutex::new(Knobs {
+                latency: config.latency,
+                fault_rate: config.fault_rate,
+                rng: StdRng::seed_from_u64(config.seed),
+            }),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let address = format!("http://{}", listener.local_addr().expect("local address"));
+        let (shutdown, stop) = tokio::sync::oneshot::channel();
+        let server_shared = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("simulator runtime");
+            runtime.block_on(http::serve(server_shared, listener, stop));
+        });
+        Sim {
+            shared,
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    fn changed(&self) {
+        self.shared.changed.notify_waiters();
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.knobs.lock().unwrap().latency = latency;
+    }
+
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.shared.knobs.lock().unwrap().fault_rate = rate;
+    }
+
+    /// Turns ACLs on; returns a management token's secret.
+    pub fn enable_acl(&self) -> String {
+        let secret = uuid::Uuid::new_v4().to_string();
+        let mut state = self.shared.state();
+        let tokens = state.acl.get_or_insert_with(Default::default);
+        tokens.insert(
+            secret.clone(),
+            state::Token {
+                management: true,
+                namespace: String::new(),
+                capabilities: Vec::new(),
+            },
+        );
+        secret
+    }
+
+    /// A client token with `capabilities` (`list-jobs`, `read-job`, `submit-job`, ...) in
+    /// `namespace` (`*` for every namespace). ACLs must be enabled.
+    pub fn create_token(&self, namespace: &str, capabilities: &[&str]) -> String {
+        let secret = uuid::Uuid::new_v4().to_string();
+        let mut state = self.shared.state();
+        let tokens = state.acl.get_or_insert_with(Default::default);
+        tokens.insert(
+            secret.clone(),
+            state::Token {
+                management: false,
+                namespace: namespace.to_string(),
+                capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+            },
+        );
+        secret
+    }
+
+    pub fn create_namespace(&self, name: &str) {
+        self.shared
+            .state()
+            .upsert_namespace(serde_json::json!({"Name": name, "Description": ""}));
+        self.changed();
+    }
+
+    pub fn namespaces(&self) -> Vec<String> {
+        self.shared.state().namespaces.keys().cloned().collect()
+    }
+
+    pub fn add_node(&self, name: &str, address: &str, datacenter: &str) -> String {
+        let id = self.shared.state().add_node(name, address, datacenter);
+        self.changed();
+        id
+    }
+
+    /// Future versions of this job get unhealthy allocations (their deployments fail).
+    pub fn fail_job(&self, namespace: &str, job_id: &str) {
+        self.shared
+            .state()
+            .failing
+            .insert((namespace.to_string(), job_id.to_string()));
+    }
+
+    /// Registers `job` as another writer would (no check-and-set); returns its JobModifyIndex.
+    pub fn put_job(&self, namespace: &str, job: Value) -> u64 {
+        let response = self
+            .shared
+            .state()
+            .register(namespace, job, None, false)
+            .expect("put_job: the simulator refused the job");
+        self.changed();
+        response["JobModifyIndex"].as_u64().unwrap_or_default()
+    }
+
+    /// Right after the next plan of this job answers, `mutate` changes and re-registers the
+    /// stored job, as a concurrent writer would.
+    pub fn after_next_plan(
+        &self,
+        namespace: &str,
+        job_id: &str,
+        mutate: impl FnOnce(&mut Value) + Send + 'static,
+    ) {
+        self.shared.state().plan_hooks.push((
+            (namespace.to_string(), job_id.to_string()),
+            Box::new(mutate),
+        ));
+    }
+
+    pub fn job(&self, namespace: &str, id: &str) -> Option<Value> {
+        self.shared
+            .state()
+            .jobs
+            .get(&(namespace.to_string(), id.to_string()))
+            .map(|r| r.job.clone())
+    }
+
+    pub fn job_ids(&self, namespace: &str) -> Vec<String> {
+        self.shared
+            .state()
+            .jobs
+            .keys()
+            .filter(|(ns, _)| ns == namespace)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// Register calls the simulator processed (including check-and-set rejections; not
+    /// requests lost to injected faults).
+    pub fn register_calls(&self) -> usize {
+        self.shared.state().register_calls
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.state().requests.clone()
+    }
+
+    pub fn schema_violations(&self) -> Vec<String> {
+        self.shared.state().violations.clone()
+    }
+
+    /// The violations so far, cleared (for tests that send invalid jobs on purpose).
+    pub fn take_schema_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.shared.state().violations)
+    }
+
+    /// The job's deployments, oldest first.
+    pub fn deployments(&self, namespace: &str, job_id: &str) -> Vec<Value> {
+        let state = self.shared.state();
+        state
+            .job_deployments
+            .get(&(namespace.to_string(), job_id.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.deployments.get(id).map(|d| d.value.clone()))
+            .collect()
+    }
+
+    /// Allocations of a job (all versions).
+    pub fn allocations(&self, namespace: &str, job_id: &str) -> Vec<Value> {
+        self.shared
+            .state()
+            .allocs
+            .values()
+            .filter(|a| a.value["Namespace"] == namespace && a.value["JobID"] == job_id)
+            .map(|a| a.value.clone())
+            .collect()
+    }
+
+    pub fn nodes(&self) -> Vec<Value> {
+        self.shared.state().nodes.clone()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let violations = self.schema_violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the Nomad simulator received jobs that violate the API schema:\n{}",
+                violations.join("\n")
+            );
+        }
+    }
+}
