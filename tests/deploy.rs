@@ -614,3 +614,57 @@ fn real_nomad_plan_when_nomad_addr_is_set() {
     assert!(matches!(code, Some(0) | Some(3)), "{:?}", out.get_output());
     assert_eq!(report(&out)["plan_only"], true);
 }
+
+#[test]
+fn batch_jobs_are_followed_through_their_allocations() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    repo.write(
+        "jobs/db-migrate.json",
+        r#"{
+  "Job": {
+    "ID": "db-migrate",
+    "Namespace": "[[ env.namespace ]]",
+    "Type": "batch",
+    "Datacenters": [[ cluster.datacenters | tojson ]],
+    "TaskGroups": [{
+      "Name": "migrate",
+      "Count": 1,
+      "Tasks": [{
+        "Name": "migrate",
+        "Driver": "docker",
+        "Config": { "image": "ghcr.io/input-output-hk/marlowe-migrate:[[ rev('marlowe-cardano') ]]" }
+      }]
+    }]
+  }
+}
+"#,
+    );
+    repo.edit(
+        "clusters/plutus/cluster.toml",
+        "jobs = [\"marlowe-website\",",
+        "jobs = [\"db-migrate\", \"marlowe-website\",",
+    );
+    let out = deploy(&repo, &sim, &["staging", "--job", "db-migrate"]).success();
+    let row = job(&report(&out), "db-migrate").clone();
+    assert_eq!(row["type"], "batch");
+    assert_eq!(row["status"], "healthy", "{row:#}");
+    assert!(row["deployment_id"].is_null());
+    let allocations = sim.allocations("staging", "db-migrate");
+    assert_eq!(allocations.len(), 1);
+    assert_eq!(allocations[0]["ClientStatus"], "complete");
+
+    // A failing batch run is reported with the allocation that failed.
+    sim.fail_job("staging", "db-migrate");
+    repo.edit("jobs/db-migrate.json", "\"Count\": 1", "\"Count\": 2");
+    let out = deploy(&repo, &sim, &["staging", "--job", "db-migrate"]).code(1);
+    let row = job(&report(&out), "db-migrate").clone();
+    assert_eq!(row["status"], "failed");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("allocations failed"),
+        "{row:#}"
+    );
+}

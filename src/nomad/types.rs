@@ -3,13 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+/// Go servers send `null` for empty values in places; read it as the type's default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Namespace {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub description: String,
     pub meta: Option<BTreeMap<String, String>>,
 }
@@ -18,15 +29,24 @@ pub struct Namespace {
 #[serde(rename_all = "PascalCase", default)]
 pub struct JobListStub {
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub namespace: String,
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub stop: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub version: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub job_modify_index: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub modify_index: u64,
     pub meta: Option<BTreeMap<String, String>>,
 }
@@ -35,19 +55,25 @@ pub struct JobListStub {
 #[serde(rename_all = "PascalCase", default)]
 pub struct RegisterResponse {
     #[serde(rename = "EvalID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub eval_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub eval_create_index: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub job_modify_index: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub warnings: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct PlanResponse {
+    #[serde(deserialize_with = "null_as_default")]
     pub job_modify_index: u64,
     pub diff: Option<JobDiff>,
     pub annotations: Option<PlanAnnotations>,
     pub failed_tg_allocs: Option<BTreeMap<String, Value>>,
+    #[serde(deserialize_with = "null_as_default")]
     pub warnings: String,
 }
 
@@ -63,8 +89,10 @@ pub struct PlanAnnotations {
 #[serde(rename_all = "PascalCase", default)]
 pub struct JobDiff {
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
     pub fields: Option<Vec<FieldDiff>>,
     pub objects: Option<Vec<ObjectDiff>>,
@@ -75,9 +103,13 @@ pub struct JobDiff {
 #[serde(rename_all = "PascalCase", default)]
 pub struct FieldDiff {
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub old: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub new: String,
     pub annotations: Option<Vec<String>>,
 }
@@ -86,7 +118,9 @@ pub struct FieldDiff {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ObjectDiff {
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     pub fields: Option<Vec<FieldDiff>>,
     pub objects: Option<Vec<ObjectDiff>>,
@@ -96,7 +130,9 @@ pub struct ObjectDiff {
 #[serde(rename_all = "PascalCase", default)]
 pub struct TaskGroupDiff {
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     pub fields: Option<Vec<FieldDiff>>,
     pub objects: Option<Vec<ObjectDiff>>,
@@ -108,7 +144,9 @@ pub struct TaskGroupDiff {
 #[serde(rename_all = "PascalCase", default)]
 pub struct TaskDiff {
     #[serde(rename = "Type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     pub fields: Option<Vec<FieldDiff>>,
     pub objects: Option<Vec<ObjectDiff>>,
@@ -119,14 +157,21 @@ pub struct TaskDiff {
 #[serde(rename_all = "PascalCase", default)]
 pub struct Deployment {
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub namespace: String,
     #[serde(rename = "JobID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub job_version: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status_description: String,
     pub task_groups: BTreeMap<String, DeploymentState>,
+    #[serde(deserialize_with = "null_as_default")]
     pub modify_index: u64,
 }
 
@@ -153,13 +198,21 @@ impl Deployment {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DeploymentState {
+    #[serde(deserialize_with = "null_as_default")]
     pub auto_revert: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub auto_promote: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub promoted: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub desired_canaries: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub desired_total: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub placed_allocs: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub healthy_allocs: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub unhealthy_allocs: u64,
     pub placed_canaries: Option<Vec<String>>,
 }
@@ -168,14 +221,20 @@ pub struct DeploymentState {
 #[serde(rename_all = "PascalCase", default)]
 pub struct Evaluation {
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status_description: String,
     #[serde(rename = "JobID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
     #[serde(rename = "DeploymentID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub deployment_id: String,
     pub failed_tg_allocs: Option<BTreeMap<String, Value>>,
+    #[serde(deserialize_with = "null_as_default")]
     pub blocked_eval: String,
 }
 
@@ -183,24 +242,38 @@ pub struct Evaluation {
 #[serde(rename_all = "PascalCase", default)]
 pub struct AllocationStub {
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub namespace: String,
     #[serde(rename = "NodeID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub node_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_name: String,
     #[serde(rename = "JobID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub job_version: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub task_group: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub client_status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub desired_status: String,
     #[serde(rename = "EvalID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub eval_id: String,
     #[serde(rename = "DeploymentID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub deployment_id: String,
     pub deployment_status: Option<AllocDeploymentStatus>,
+    #[serde(deserialize_with = "null_as_default")]
     pub create_index: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub modify_index: u64,
 }
 
@@ -208,6 +281,7 @@ pub struct AllocationStub {
 #[serde(rename_all = "PascalCase", default)]
 pub struct AllocDeploymentStatus {
     pub healthy: Option<bool>,
+    #[serde(deserialize_with = "null_as_default")]
     pub canary: bool,
 }
 
@@ -215,12 +289,36 @@ pub struct AllocDeploymentStatus {
 #[serde(rename_all = "PascalCase", default)]
 pub struct NodeStub {
     #[serde(rename = "ID")]
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub address: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub datacenter: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_class: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub scheduling_eligibility: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub drain: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_read_as_defaults() {
+        let stub: AllocationStub = serde_json::from_value(serde_json::json!({
+            "ID": "a", "DeploymentID": null, "JobVersion": null, "NodeName": "n1", "Unknown": 1
+        }))
+        .unwrap();
+        assert_eq!(stub.deployment_id, "");
+        assert_eq!(stub.job_version, 0);
+        assert_eq!(stub.node_name, "n1");
+    }
 }

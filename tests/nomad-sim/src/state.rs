@@ -550,7 +550,7 @@ impl State {
             "Namespace": key.0, "NodeID": node_id, "NodeName": node_name, "JobID": key.1,
             "JobType": job["Type"], "JobVersion": job["Version"], "TaskGroup": group_name,
             "DesiredStatus": "run", "DesiredDescription": "", "ClientStatus": "pending",
-            "ClientDescription": "", "DeploymentID": deployment,
+            "ClientDescription": "", "DeploymentID": deployment.unwrap_or_default(),
             "DeploymentStatus": deployment.map(|_| json!({"Healthy": null, "Canary": canary})),
             "CreateIndex": index, "ModifyIndex": index, "AllocModifyIndex": index,
             "CreateTime": now_nanos(), "ModifyTime": now_nanos(),
