@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod output;
 pub mod process;
 pub mod render;
+pub mod terraform;
 pub mod repo;
 
 pub use error::{Error, Result};

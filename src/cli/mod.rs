@@ -4,6 +4,7 @@
 mod completions;
 mod render;
 mod show;
+mod terraform;
 mod validate;
 
 use std::io::Write;
@@ -64,6 +65,8 @@ pub enum Command {
     Show(show::Args),
     /// Render an environment's Nomad jobs
     Render(render::Args),
+    /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
+    Terraform(terraform::Args),
     /// Print shell completions
     Completions(completions::Args),
 }
@@ -108,6 +111,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Show(args) => show::run(ctx, args),
         Command::Render(args) => render::run(ctx, args),
+        Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -23,6 +23,7 @@ pub use cluster::{
 pub use environment::{Environment, EnvironmentFile, Target};
 pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
+pub use validate::MIN_AZS;
 use source::{field_name, line_col, Seg, TomlSource};
 
 use crate::error::{Error, Result};
