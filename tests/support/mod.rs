@@ -4,6 +4,7 @@
 
 pub mod large_cluster;
 pub mod moto;
+pub mod tf_provider;
 pub mod tf_schema;
 
 use std::path::{Path, PathBuf};
