@@ -11,6 +11,8 @@ use support::tf_provider::ProviderDir;
 use support::ExampleRepo;
 
 const BUCKET: &str = "plutus-ops-state";
+/// The default DynamoDB lock table (terraform < 1.10).
+const LOCK_TABLE: &str = "plutus-ops-state-lock";
 
 struct Flow {
     repo: ExampleRepo,
@@ -32,7 +34,7 @@ impl Flow {
     fn opsctl(&self, args: &[&str]) -> Command {
         let mut cmd = self.repo.opsctl();
         cmd.env("PATH", self.providers.path_env())
-            .env_remove("OPSCTL_TERRAFORM")
+            // OPSCTL_TERRAFORM passes through: run these tests against another binary with it.
             .env("TF_CLI_CONFIG_FILE", "/dev/null")
             .timeout(Duration::from_secs(180))
             .args(["terraform"])
@@ -61,6 +63,73 @@ impl Flow {
         let mut full = vec!["--output", "json"];
         full.extend_from_slice(args);
         serde_json::from_str(&self.ok(&full)).expect("JSON report")
+    }
+}
+
+/// The version of the binary opsctl will use (OPSCTL_TERRAFORM, else terraform on PATH).
+fn terraform_version() -> (u32, u32) {
+    let binary = std::env::var("OPSCTL_TERRAFORM").unwrap_or_else(|_| "terraform".into());
+    let out = std::process::Command::new(binary).args(["version", "-json"]).output().expect("terraform version");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("version JSON");
+    let text = json["terraform_version"].as_str().unwrap();
+    let mut parts = text.split('.').map(|p| p.parse::<u32>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::new()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
+            .endpoint_url(moto.endpoint())
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test"))
+            .build(),
+    )
+}
+
+/// Whether the state lock of `key` is held: the S3 lock file, or the DynamoDB item.
+async fn locked(moto: &Moto, lockfile: bool, key: &str) -> bool {
+    if lockfile {
+        keys(&s3(moto)).await.iter().any(|k| k == &format!("{key}.tflock"))
+    } else {
+        let item = dynamodb(moto)
+            .get_item()
+            .table_name(LOCK_TABLE)
+            .key("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
+            .send()
+            .await
+            .unwrap();
+        item.item().is_some()
+    }
+}
+
+/// Takes the lock of `key` as another operator would.
+async fn hold_lock(moto: &Moto, lockfile: bool, key: &str) {
+    if lockfile {
+        s3(moto).put_object().bucket(BUCKET).key(format!("{key}.tflock")).body(b"{\"ID\":\"someone-else\"}".to_vec().into()).send().await.unwrap();
+    } else {
+        dynamodb(moto)
+            .put_item()
+            .table_name(LOCK_TABLE)
+            .item("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
+            .item("Info", aws_sdk_dynamodb::types::AttributeValue::S("{\"ID\":\"someone-else\"}".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn release_lock(moto: &Moto, lockfile: bool, key: &str) {
+    if lockfile {
+        s3(moto).delete_object().bucket(BUCKET).key(format!("{key}.tflock")).send().await.unwrap();
+    } else {
+        dynamodb(moto)
+            .delete_item()
+            .table_name(LOCK_TABLE)
+            .key("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
+            .send()
+            .await
+            .unwrap();
     }
 }
 
@@ -106,6 +175,19 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     );
     let key = kms.create_key().send().await.expect("create KMS key");
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
+    let lockfile = terraform_version() >= (1, 10);
+    if !lockfile {
+        use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+        dynamodb(&moto)
+            .create_table()
+            .table_name(LOCK_TABLE)
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("LockID").attribute_type(ScalarAttributeType::S).build().unwrap())
+            .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create lock table");
+    }
 
     let flow = Flow::new("demo", "", Some(moto));
     flow.repo.edit(
@@ -123,20 +205,24 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     flow.ok(&["network", "init"]);
     let config: serde_json::Value = serde_json::from_str(&flow.repo.read(".opsctl/plutus/network/main.tf.json")).unwrap();
     let backend = &config["terraform"]["backend"]["s3"];
-    assert_eq!(backend["endpoints"]["s3"], moto.endpoint());
-    assert_eq!(backend["use_lockfile"], true);
+    if lockfile {
+        assert_eq!(backend["endpoints"]["s3"], moto.endpoint());
+        assert_eq!(backend["use_lockfile"], true);
+    } else {
+        assert_eq!(backend["dynamodb_table"], LOCK_TABLE);
+    }
     assert_eq!(backend["kms_key_id"], key_arn.as_str());
 
     // A lock held elsewhere stops the plan; once released, the plan goes through.
-    let lock_key = "opsctl/plutus/network/terraform.tfstate.tflock";
-    client.put_object().bucket(BUCKET).key(lock_key).body(b"{\"ID\":\"someone-else\"}".to_vec().into()).send().await.unwrap();
+    let state_key = "opsctl/plutus/network/terraform.tfstate";
+    hold_lock(moto, lockfile, state_key).await;
     let stderr = flow.fails(&["network", "plan"], 1);
     assert!(stderr.to_lowercase().contains("lock"), "{stderr}");
-    client.delete_object().bucket(BUCKET).key(lock_key).send().await.unwrap();
+    release_lock(moto, lockfile, state_key).await;
 
     let plan = flow.json(&["network", "plan"]);
     assert_eq!(plan["changes"], true);
-    assert_eq!(plan["add"], 1, "{plan}");
+    assert_eq!(plan["add"], usize::from(terraform_version() >= (1, 4)), "{plan}");
     flow.opsctl(&["network", "plan", "--detailed-exitcode"]).assert().code(3);
 
     // Without a terminal, apply needs --yes.
@@ -144,11 +230,14 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     assert!(stderr.contains("pass --yes"), "{stderr}");
     let applied = flow.json(&["network", "apply", "--yes"]);
     assert_eq!(applied["outputs"]["vpc_id"], "vpc-plutus-plutus.example.org");
+    if lockfile {
+        // terraform_data exists from 1.4: the demo provider's resource was created.
+        assert_eq!(applied["add"], 1);
+    }
 
-    let state_key = "opsctl/plutus/network/terraform.tfstate";
     let keys_now = keys(&client).await;
     assert!(keys_now.contains(&state_key.to_string()), "{keys_now:?}");
-    assert!(!keys_now.iter().any(|k| k.ends_with(".tflock")), "lock not released: {keys_now:?}");
+    assert!(!locked(moto, lockfile, state_key).await, "lock not released: {keys_now:?}");
     let state = client.get_object().bucket(BUCKET).key(state_key).send().await.unwrap();
     assert_eq!(state.server_side_encryption().map(|s| s.as_str()), Some("aws:kms"));
     let body = state.body.collect().await.unwrap().into_bytes();
@@ -182,7 +271,8 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     let body = client.get_object().bucket(BUCKET).key(state_key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
     let state: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(state["resources"].as_array().map_or(0, Vec::len), 0, "{state}");
-    assert!(!keys(&client).await.iter().any(|k| k.ends_with(".tflock")));
+    assert!(!locked(moto, lockfile, state_key).await);
+    assert!(!locked(moto, lockfile, "opsctl/plutus/core/terraform.tfstate").await);
 }
 
 #[test]
