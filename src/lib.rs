@@ -14,6 +14,7 @@ pub mod output;
 pub mod process;
 pub mod prompt;
 pub mod render;
+pub mod terraform;
 pub mod repo;
 
 pub use error::{Error, Result};

@@ -160,6 +160,18 @@ impl Process {
     }
 }
 
+/// The file `name` names: itself when it holds a `/`, else the first match on PATH.
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    if name.contains('/') {
+        let path = std::path::PathBuf::from(name);
+        return path.is_file().then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
 /// "exit code 2" or "killed by signal 9".
 pub fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {

@@ -5,6 +5,7 @@ mod completions;
 mod deploy;
 mod render;
 mod show;
+mod terraform;
 mod validate;
 
 use std::io::Write;
@@ -67,6 +68,8 @@ pub enum Command {
     Render(render::Args),
     /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
     Deploy(deploy::Args),
+    /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
+    Terraform(terraform::Args),
     /// Print shell completions
     Completions(completions::Args),
 }
@@ -112,6 +115,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Show(args) => show::run(ctx, args),
         Command::Render(args) => render::run(ctx, args),
         Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

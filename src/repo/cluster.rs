@@ -23,6 +23,9 @@ pub struct Cluster {
     pub variants: BTreeMap<String, Variant>,
     #[serde(default)]
     pub sources: BTreeMap<String, Source>,
+    /// How `opsctl terraform` runs: binary, state backend, locking.
+    #[serde(default)]
+    pub terraform: TerraformSettings,
 }
 
 fn default_provider() -> String {
@@ -46,6 +49,59 @@ pub struct AwsSettings {
     /// Networks allowed to reach SSH; never 0.0.0.0/0.
     #[serde(default)]
     pub admin_cidrs: Vec<String>,
+    /// Availability zones per region (at least 3). Rendering works offline, so AZs are
+    /// declared rather than queried; a region not listed uses `<region>a`, `b` and `c`.
+    #[serde(default)]
+    pub azs: BTreeMap<String, Vec<String>>,
+}
+
+impl AwsSettings {
+    /// The availability zones opsctl spreads over in `region`.
+    pub fn azs_of(&self, region: &str) -> Vec<String> {
+        match self.azs.get(region) {
+            Some(azs) => azs.clone(),
+            None => ["a", "b", "c"].map(|s| format!("{region}{s}")).to_vec(),
+        }
+    }
+}
+
+/// Where Terraform keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The cluster's state bucket (`[aws].state_bucket`), encrypted and locked.
+    S3,
+    /// Files under `.opsctl/<cluster>/<workspace>/`: for trying opsctl without a cloud account.
+    Local,
+}
+
+/// `[terraform]`: how `opsctl terraform` runs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct TerraformSettings {
+    /// `terraform` or `tofu` binary (name on PATH or a path); `OPSCTL_TERRAFORM` overrides.
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// `s3` (default when there is an [aws] section) or `local`.
+    #[serde(default)]
+    pub backend: Option<BackendKind>,
+    /// DynamoDB lock table for terraform < 1.10 (default `<state_bucket>-lock`); newer
+    /// binaries lock with an S3 lock file instead.
+    #[serde(default)]
+    pub lock_table: Option<String>,
+    /// Time an external provider may take to render a workspace (default 60s).
+    #[serde(default)]
+    pub provider_timeout: Option<String>,
+}
+
+impl Cluster {
+    /// The state backend: as configured, else S3 when the cluster has an [aws] section.
+    pub fn backend_kind(&self) -> BackendKind {
+        self.terraform.backend.unwrap_or(if self.aws.is_some() {
+            BackendKind::S3
+        } else {
+            BackendKind::Local
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -17,12 +17,13 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 pub use cluster::{
-    AwsSettings, ClientGroup, Cluster, CoreSettings, MonitoringSettings, NomadSettings, Source,
-    Variant,
+    AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
+    NomadSettings, Source, TerraformSettings, Variant,
 };
 pub use environment::{Environment, EnvironmentFile, Target};
 pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
+pub use validate::MIN_AZS;
 use source::{field_name, line_col, Seg, TomlSource};
 
 use crate::error::{Error, Result};
@@ -410,6 +411,7 @@ fn known_cluster_keys(parent: &[Seg]) -> &'static [&'static str] {
         [Seg::Key(k)] if k == "core" => fields::<CoreSettings>(),
         [Seg::Key(k)] if k == "monitoring" => fields::<MonitoringSettings>(),
         [Seg::Key(k)] if k == "nomad" => fields::<NomadSettings>(),
+        [Seg::Key(k)] if k == "terraform" => fields::<TerraformSettings>(),
         [Seg::Key(k), Seg::Index(_)] if k == "clients" => fields::<ClientGroup>(),
         [Seg::Key(k), _] if k == "variants" => fields::<Variant>(),
         [Seg::Key(k), _] if k == "sources" => fields::<Source>(),

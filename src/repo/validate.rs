@@ -33,6 +33,82 @@ impl At<'_> {
     }
 }
 
+/// Regions fewer than this many availability zones are refused: quorum and HA need three.
+pub const MIN_AZS: usize = 3;
+
+/// `[terraform]` and the availability zones the AWS provider spreads over.
+fn terraform_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problems) {
+    let settings = &cluster.terraform;
+    if cluster.backend_kind() == super::BackendKind::S3 && cluster.aws.is_none() {
+        problems.push(at.problem(
+            &keys(&["terraform", "backend"]),
+            "the s3 backend keeps state in [aws].state_bucket: add an [aws] section or set `backend = \"local\"`",
+        ));
+    }
+    if let Some(timeout) = &settings.provider_timeout {
+        if humantime::parse_duration(timeout).map_or(true, |d| d.is_zero()) {
+            problems.push(at.problem(
+                &keys(&["terraform", "provider_timeout"]),
+                format!("`{timeout}` is not a duration such as \"30s\" or \"2m\""),
+            ));
+        }
+    }
+    if let Some(table) = &settings.lock_table {
+        let ok = (3..=255).contains(&table.len())
+            && table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            problems.push(at.problem(
+                &keys(&["terraform", "lock_table"]),
+                format!("`{table}` is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)"),
+            ));
+        }
+    }
+    if settings.binary.as_deref().is_some_and(|b| b.trim().is_empty()) {
+        problems.push(at.problem(
+            &keys(&["terraform", "binary"]),
+            "binary must name a program (terraform or tofu)",
+        ));
+    }
+    let Some(aws) = &cluster.aws else { return };
+    let in_use = cluster.regions();
+    for (region, azs) in &aws.azs {
+        let path = keys(&["aws", "azs", region]);
+        if !in_use.contains(region) {
+            problems.push(at.problem(
+                &path,
+                format!(
+                    "region {region} is not used by the cluster (regions: {})",
+                    in_use.join(", ")
+                ),
+            ));
+        }
+        let mut unique: Vec<&String> = azs.iter().collect();
+        unique.sort();
+        unique.dedup();
+        if unique.len() < MIN_AZS {
+            problems.push(at.problem(
+                &path,
+                format!(
+                    "region {region} lists {} distinct availability zone{}; opsctl spreads nodes over at least {MIN_AZS} and refuses regions with fewer",
+                    unique.len(),
+                    if unique.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        for az in azs {
+            let suffix = az.strip_prefix(region.as_str()).unwrap_or_default();
+            if suffix.len() != 1 || !suffix.chars().all(|c| c.is_ascii_lowercase()) {
+                problems.push(at.problem(
+                    &path,
+                    format!("`{az}` is not an availability zone of {region} (like {region}a)"),
+                ));
+            }
+        }
+    }
+}
+
 fn cluster_rules(repo: &Repo, problems: &mut Problems) {
     let cluster = &repo.cluster;
     let at = At {
@@ -204,6 +280,8 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
             ));
         }
     }
+
+    terraform_rules(&at, cluster, problems);
 
     if cluster.nomad.datacenters.is_empty() {
         problems.push(at.problem(
@@ -495,5 +573,66 @@ fn revision_rules(repo: &Repo, problems: &mut Problems) {
                 problems.push(at("ref", "`ref` must not be empty".into()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::repo::Repo;
+
+    fn problems_with(edit: impl Fn(String) -> String) -> Vec<String> {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["clusters/plutus/envs", "jobs", "revisions"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        }
+        let text = std::fs::read_to_string(format!("{root}/clusters/plutus/cluster.toml")).unwrap();
+        // Variants name job templates and sources; keep only what this test needs.
+        let text = text.split("[variants.marlowe]").next().unwrap().to_string();
+        std::fs::write(dir.path().join("clusters/plutus/cluster.toml"), edit(text)).unwrap();
+        let (_, problems) = Repo::check(dir.path(), Some("plutus")).unwrap();
+        problems.into_vec().iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn the_example_cluster_has_no_terraform_problems() {
+        assert_eq!(problems_with(|t| t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn regions_with_fewer_than_three_azs_are_refused() {
+        let problems = problems_with(|t| {
+            t.replace(
+                "admin_cidrs = [",
+                "azs = { us-east-2 = [\"us-east-2a\", \"us-east-2b\"] }\nadmin_cidrs = [",
+            )
+        });
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("region us-east-2 lists 2 distinct availability zones"));
+        assert!(problems[0].contains("aws.azs.us-east-2"), "{problems:?}");
+    }
+
+    #[test]
+    fn azs_of_unused_regions_and_foreign_zones_are_reported() {
+        let problems = problems_with(|t| {
+            t.replace(
+                "admin_cidrs = [",
+                "azs = { ap-south-1 = [\"ap-south-1a\", \"ap-south-1b\", \"eu-west-1c\"] }\nadmin_cidrs = [",
+            )
+        });
+        assert!(problems.iter().any(|p| p.contains("region ap-south-1 is not used")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("`eu-west-1c` is not an availability zone of ap-south-1")));
+    }
+
+    #[test]
+    fn terraform_section_is_checked() {
+        let problems = problems_with(|t| {
+            format!("{t}\n[terraform]\nbackend = \"local\"\nprovider_timeout = \"soon\"\nlock_table = \"x\"\nbinray = \"tofu\"\n")
+        });
+        assert!(problems.iter().any(|p| p.contains("`soon` is not a duration")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("`x` is not a DynamoDB table name")));
+        assert!(problems.iter().any(|p| p.contains("unknown key `binray` (did you mean `binary`?)")));
     }
 }

@@ -2,7 +2,10 @@
 //! example, and real services (moto_server) on ephemeral loopback ports, stopped by PID.
 #![allow(dead_code)]
 
+pub mod large_cluster;
 pub mod moto;
+pub mod tf_provider;
+pub mod tf_schema;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,272 @@
+//! Terraform: providers render each workspace of a cluster to a Terraform JSON document,
+//! and the runner drives the real `terraform` (or `tofu`) binary over it.
+//!
+//! Workspaces come in dependency order (`network` → `core` → `clients`); later ones read
+//! earlier outputs through `terraform_remote_state` from the same backend.
+
+pub mod aws;
+pub mod backend;
+pub mod external;
+pub mod provider;
+pub mod runner;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use backend::{Backend, RemoteState};
+pub use provider::{provider_for, Provider, RenderRequest};
+
+/// A unit of Terraform state, applied in the order of [`Workspace::ALL`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Workspace {
+    /// VPCs, subnets, gateways, routes, security groups, peering
+    Network,
+    /// Consul/Vault/Nomad servers and the monitoring node, IAM, DNS
+    Core,
+    /// Nomad client autoscaling groups
+    Clients,
+}
+
+impl Workspace {
+    pub const ALL: [Workspace; 3] = [Workspace::Network, Workspace::Core, Workspace::Clients];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workspace::Network => "network",
+            Workspace::Core => "core",
+            Workspace::Clients => "clients",
+        }
+    }
+
+    /// Workspaces that must have state before this one is applied.
+    pub fn upstream(self) -> Vec<Workspace> {
+        Workspace::ALL.into_iter().filter(|w| *w < self).collect()
+    }
+}
+
+impl fmt::Display for Workspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Terraform JSON configuration (`main.tf.json`). Built through typed helpers; serialized
+/// with every object's keys sorted, so the same input always gives the same bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Document {
+    root: Map<String, Value>,
+}
+
+impl Document {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a document produced elsewhere (an external provider); it must be a JSON object.
+    pub fn from_json(bytes: &[u8]) -> Result<Document, String> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(root)) => Ok(Document { root }),
+            Ok(other) => Err(format!(
+                "expected a JSON object, got {}",
+                json_kind(&other)
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn object(&mut self, path: &[&str]) -> &mut Map<String, Value> {
+        let mut node = &mut self.root;
+        for key in path {
+            let entry = node
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            node = entry.as_object_mut().expect("just made an object");
+        }
+        node
+    }
+
+    /// `terraform.required_providers.<name> = {source, version}`.
+    pub fn require_provider(&mut self, name: &str, source: &str, version: &str) {
+        self.object(&["terraform", "required_providers"]).insert(
+            name.to_string(),
+            serde_json::json!({ "source": source, "version": version }),
+        );
+    }
+
+    /// `terraform.required_version`.
+    pub fn require_terraform(&mut self, constraint: &str) {
+        self.object(&["terraform"])
+            .insert("required_version".into(), constraint.into());
+    }
+
+    /// Replaces any backend with `kind` configured by `config`.
+    pub fn set_backend(&mut self, kind: &str, config: Map<String, Value>) {
+        let mut backend = Map::new();
+        backend.insert(kind.to_string(), Value::Object(config));
+        self.object(&["terraform"])
+            .insert("backend".into(), Value::Object(backend));
+    }
+
+    /// One `provider "<name>"` configuration; several (aliases) make a list.
+    pub fn provider(&mut self, name: &str, config: Value) {
+        let providers = self.object(&["provider"]);
+        match providers.get_mut(name) {
+            Some(Value::Array(list)) => list.push(config),
+            _ => {
+                providers.insert(name.to_string(), Value::Array(vec![config]));
+            }
+        }
+    }
+
+    pub fn resource(&mut self, kind: &str, name: &str, body: Value) {
+        let previous = self
+            .object(&["resource", kind])
+            .insert(name.to_string(), body);
+        debug_assert!(previous.is_none(), "resource {kind}.{name} defined twice");
+    }
+
+    pub fn data(&mut self, kind: &str, name: &str, body: Value) {
+        let previous = self.object(&["data", kind]).insert(name.to_string(), body);
+        debug_assert!(previous.is_none(), "data {kind}.{name} defined twice");
+    }
+
+    pub fn local(&mut self, name: &str, value: Value) {
+        self.object(&["locals"]).insert(name.to_string(), value);
+    }
+
+    pub fn output(&mut self, name: &str, description: &str, value: Value) {
+        self.object(&["output"]).insert(
+            name.to_string(),
+            serde_json::json!({ "description": description, "value": value }),
+        );
+    }
+
+    /// `data.terraform_remote_state.<workspace>` reading an upstream workspace's outputs.
+    pub fn remote_state(&mut self, workspace: Workspace, state: &RemoteState) {
+        self.data(
+            "terraform_remote_state",
+            workspace.as_str(),
+            serde_json::json!({ "backend": state.backend, "config": state.config }),
+        );
+    }
+
+    /// The document as a JSON value with sorted keys.
+    pub fn to_value(&self) -> Value {
+        sorted(&Value::Object(self.root.clone()))
+    }
+
+    /// Pretty JSON with sorted keys and a final newline: byte-identical for equal documents.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(&self.to_value()).expect("JSON values serialize");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// A copy of `value` with every object's keys in sorted order.
+pub fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A terraform/tofu version as `terraform version -json` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// Parses `1.11.4`, `v1.0.3` or `1.10.0-beta1`.
+    pub fn parse(text: &str) -> Option<Version> {
+        let text = text.trim().trim_start_matches('v');
+        let core = text.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u32>());
+        let major = parts.next()?.ok()?;
+        let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+        let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+        Some(Version::new(major, minor, patch))
+    }
+
+    /// S3 lock files (`use_lockfile`) arrived in 1.10; older binaries lock with DynamoDB.
+    pub fn has_s3_lockfile(self) -> bool {
+        self >= Version::new(1, 10, 0)
+    }
+
+    /// The S3 backend took `endpoints = {...}` and `use_path_style` in 1.6.
+    pub fn has_s3_endpoints_block(self) -> bool {
+        self >= Version::new(1, 6, 0)
+    }
+
+    /// `terraform_data` resources arrived in 1.4.
+    pub fn has_terraform_data(self) -> bool {
+        self >= Version::new(1, 4, 0)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_choose_features() {
+        let old = Version::parse("1.0.3").unwrap();
+        let new = Version::parse("v1.11.4").unwrap();
+        assert!(!old.has_s3_lockfile() && !old.has_s3_endpoints_block());
+        assert!(new.has_s3_lockfile() && new.has_s3_endpoints_block());
+        assert_eq!(Version::parse("1.10.0-beta1"), Some(Version::new(1, 10, 0)));
+        assert_eq!(Version::parse("one"), None);
+    }
+
+    #[test]
+    fn documents_serialize_with_sorted_keys() {
+        let mut a = Document::new();
+        a.output("z", "", "1".into());
+        a.output("a", "", serde_json::json!({"y": 1, "b": 2}));
+        let text = String::from_utf8(a.to_bytes()).unwrap();
+        assert!(text.find("\"a\"").unwrap() < text.find("\"z\"").unwrap());
+        assert!(text.find("\"b\"").unwrap() < text.find("\"y\"").unwrap());
+        assert!(Document::from_json(b"[]").unwrap_err().contains("an array"));
+    }
+}
