@@ -14,7 +14,7 @@ pub mod output;
 pub mod process;
 pub mod prompt;
 pub mod render;
-pub mod terraform;
 pub mod repo;
+pub mod terraform;
 
 pub use error::{Error, Result};

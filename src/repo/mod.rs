@@ -23,8 +23,8 @@ pub use cluster::{
 pub use environment::{Environment, EnvironmentFile, Target};
 pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
-pub use validate::MIN_AZS;
 use source::{field_name, line_col, Seg, TomlSource};
+pub use validate::MIN_AZS;
 
 use crate::error::{Error, Result};
 

@@ -65,7 +65,11 @@ fn terraform_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problem
             ));
         }
     }
-    if settings.binary.as_deref().is_some_and(|b| b.trim().is_empty()) {
+    if settings
+        .binary
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
+    {
         problems.push(at.problem(
             &keys(&["terraform", "binary"]),
             "binary must name a program (terraform or tofu)",
@@ -620,7 +624,9 @@ mod tests {
                 "azs = { ap-south-1 = [\"ap-south-1a\", \"ap-south-1b\", \"eu-west-1c\"] }\nadmin_cidrs = [",
             )
         });
-        assert!(problems.iter().any(|p| p.contains("region ap-south-1 is not used")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("region ap-south-1 is not used")));
         assert!(problems
             .iter()
             .any(|p| p.contains("`eu-west-1c` is not an availability zone of ap-south-1")));
@@ -631,8 +637,17 @@ mod tests {
         let problems = problems_with(|t| {
             format!("{t}\n[terraform]\nbackend = \"local\"\nprovider_timeout = \"soon\"\nlock_table = \"x\"\nbinray = \"tofu\"\n")
         });
-        assert!(problems.iter().any(|p| p.contains("`soon` is not a duration")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("`x` is not a DynamoDB table name")));
-        assert!(problems.iter().any(|p| p.contains("unknown key `binray` (did you mean `binary`?)")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`soon` is not a duration")),
+            "{problems:?}"
+        );
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("`x` is not a DynamoDB table name")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("unknown key `binray` (did you mean `binary`?)")));
     }
 }

@@ -55,9 +55,8 @@ impl Endpoints {
             return Endpoints::default();
         }
         let global = get("AWS_ENDPOINT_URL");
-        let service = |suffix: &str| {
-            get(&format!("AWS_ENDPOINT_URL_{suffix}")).or_else(|| global.clone())
-        };
+        let service =
+            |suffix: &str| get(&format!("AWS_ENDPOINT_URL_{suffix}")).or_else(|| global.clone());
         Endpoints {
             s3: service("S3"),
             dynamodb: service("DYNAMODB"),
@@ -138,10 +137,7 @@ impl Backend {
     /// The `terraform { backend "<kind>" { ... } }` block of `workspace`.
     pub fn block(&self, workspace: Workspace) -> (&'static str, Map<String, Value>) {
         match &self.s3 {
-            None => (
-                "local",
-                object(json!({ "path": LOCAL_STATE_FILE })),
-            ),
+            None => ("local", object(json!({ "path": LOCAL_STATE_FILE }))),
             Some(s3) => {
                 let mut config = self.s3_location(s3, workspace);
                 config.insert("encrypt".into(), true.into());
@@ -187,7 +183,12 @@ impl Backend {
         }
         if s3.endpoints_block {
             let mut endpoints = Map::new();
-            for (name, url) in [("s3", &e.s3), ("dynamodb", &e.dynamodb), ("sts", &e.sts), ("iam", &e.iam)] {
+            for (name, url) in [
+                ("s3", &e.s3),
+                ("dynamodb", &e.dynamodb),
+                ("sts", &e.sts),
+                ("iam", &e.iam),
+            ] {
                 if let Some(url) = url {
                     endpoints.insert(name.into(), url.clone().into());
                 }
@@ -227,7 +228,13 @@ impl Backend {
         let config = crate::aws::config(&s3.region).await;
         let client = crate::aws::s3(&config);
         let key = self.state_key(workspace);
-        match client.head_object().bucket(&s3.bucket).key(&key).send().await {
+        match client
+            .head_object()
+            .bucket(&s3.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
             Err(e) => Err(anyhow::Error::new(e))
@@ -269,15 +276,18 @@ datacenters = ["eu-west-1"]
     #[test]
     fn new_binaries_lock_with_a_lockfile_and_old_ones_with_dynamodb() {
         let c = cluster("");
-        let (kind, new) = Backend::new(&c, Version::new(1, 11, 0), Endpoints::default())
-            .block(Workspace::Core);
+        let (kind, new) =
+            Backend::new(&c, Version::new(1, 11, 0), Endpoints::default()).block(Workspace::Core);
         assert_eq!(kind, "s3");
         assert_eq!(new["use_lockfile"], true);
         assert_eq!(new["key"], "opsctl/c/core/terraform.tfstate");
         assert_eq!(new["encrypt"], true);
-        assert!(new["kms_key_id"].as_str().unwrap().starts_with("arn:aws:kms"));
-        let (_, old) = Backend::new(&c, Version::new(1, 0, 3), Endpoints::default())
-            .block(Workspace::Core);
+        assert!(new["kms_key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:kms"));
+        let (_, old) =
+            Backend::new(&c, Version::new(1, 0, 3), Endpoints::default()).block(Workspace::Core);
         assert_eq!(old["dynamodb_table"], "c-state-lock");
         assert!(old.get("use_lockfile").is_none());
     }

@@ -81,11 +81,8 @@ impl ExternalProvider {
                 stderr_tail(&captured.stderr)
             )));
         }
-        Document::from_json(&captured.stdout).map_err(|why| {
-            Error::failed(format!(
-                "{what} printed invalid Terraform JSON: {why}"
-            ))
-        })
+        Document::from_json(&captured.stdout)
+            .map_err(|why| Error::failed(format!("{what} printed invalid Terraform JSON: {why}")))
     }
 }
 

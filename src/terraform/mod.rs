@@ -19,9 +19,7 @@ pub use backend::{Backend, RemoteState};
 pub use provider::{provider_for, Provider, RenderRequest};
 
 /// A unit of Terraform state, applied in the order of [`Workspace::ALL`].
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Workspace {
     /// VPCs, subnets, gateways, routes, security groups, peering
@@ -71,10 +69,7 @@ impl Document {
     pub fn from_json(bytes: &[u8]) -> Result<Document, String> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(root)) => Ok(Document { root }),
-            Ok(other) => Err(format!(
-                "expected a JSON object, got {}",
-                json_kind(&other)
-            )),
+            Ok(other) => Err(format!("expected a JSON object, got {}", json_kind(&other))),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -177,7 +172,11 @@ pub fn sorted(value: &Value) -> Value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),

@@ -33,11 +33,19 @@ pub struct Binary {
 impl Binary {
     /// `OPSCTL_TERRAFORM`, else `[terraform].binary`, else `terraform` or `tofu` on PATH.
     pub async fn find(cluster: &Cluster) -> Result<Binary> {
-        let from_env = std::env::var("OPSCTL_TERRAFORM").ok().filter(|v| !v.is_empty());
+        let from_env = std::env::var("OPSCTL_TERRAFORM")
+            .ok()
+            .filter(|v| !v.is_empty());
         let (path, source) = if let Some(name) = from_env {
-            (find_program(&name), format!("OPSCTL_TERRAFORM names `{name}`"))
+            (
+                find_program(&name),
+                format!("OPSCTL_TERRAFORM names `{name}`"),
+            )
         } else if let Some(name) = &cluster.terraform.binary {
-            (find_program(name), format!("[terraform].binary names `{name}`"))
+            (
+                find_program(name),
+                format!("[terraform].binary names `{name}`"),
+            )
         } else {
             (
                 find_program("terraform").or_else(|| find_program("tofu")),
@@ -128,7 +136,12 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(binary: Binary, workspaces_dir: &Path, workspace: Workspace, interactive: bool) -> Self {
+    pub fn new(
+        binary: Binary,
+        workspaces_dir: &Path,
+        workspace: Workspace,
+        interactive: bool,
+    ) -> Self {
         Runner {
             binary,
             workspace,
@@ -138,7 +151,11 @@ impl Runner {
     }
 
     fn terraform(&self, args: &[&str]) -> Process {
-        let what = format!("terraform {} ({})", args.first().copied().unwrap_or(""), self.workspace);
+        let what = format!(
+            "terraform {} ({})",
+            args.first().copied().unwrap_or(""),
+            self.workspace
+        );
         let mut process = Process::new(&self.binary.path, what)
             .current_dir(&self.dir)
             .arg(args[0]);
@@ -157,7 +174,11 @@ impl Runner {
     }
 
     fn backend_hash(document: &Document) -> String {
-        config_hash(document.to_value()["terraform"]["backend"].to_string().as_bytes())
+        config_hash(
+            document.to_value()["terraform"]["backend"]
+                .to_string()
+                .as_bytes(),
+        )
     }
 
     /// `terraform init`, remembering the backend it was made for.
@@ -249,7 +270,9 @@ impl Runner {
         let out = self.terraform(&["output", "-json"]).output().await?;
         match serde_json::from_slice::<Value>(&out.stdout) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(Error::failed("terraform output -json printed something that is not a JSON object")),
+            _ => Err(Error::failed(
+                "terraform output -json printed something that is not a JSON object",
+            )),
         }
     }
 
@@ -294,7 +317,12 @@ mod tests {
         let summary = PlanSummary::from_show_json(&plan);
         assert_eq!(
             summary,
-            PlanSummary { add: 2, change: 1, destroy: 1, outputs_changed: 1 }
+            PlanSummary {
+                add: 2,
+                change: 1,
+                destroy: 1,
+                outputs_changed: 1
+            }
         );
         assert!(summary.has_changes());
         assert!(!PlanSummary::from_show_json(&serde_json::json!({})).has_changes());

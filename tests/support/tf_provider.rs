@@ -50,7 +50,9 @@ impl ProviderDir {
     /// PATH with this directory first.
     pub fn path_env(&self) -> std::ffi::OsString {
         let mut paths: Vec<PathBuf> = vec![self.dir.path().to_path_buf()];
-        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
         std::env::join_paths(paths).expect("PATH")
     }
 }

@@ -34,7 +34,8 @@ static TRAVERSAL: LazyLock<Regex> = LazyLock::new(|| {
 
 impl Schema {
     pub fn load() -> Schema {
-        let path = super::project_root().join("tests/fixtures/terraform-aws-provider-6.25.0.schema.json");
+        let path =
+            super::project_root().join("tests/fixtures/terraform-aws-provider-6.25.0.schema.json");
         let text = std::fs::read_to_string(&path).expect("schema fixture");
         let schema: Value = serde_json::from_str(&text).expect("schema JSON");
         let mut resources = schema["resources"].as_object().unwrap().clone();
@@ -77,7 +78,11 @@ impl Schema {
 
     /// As [`check`], also checking `data.terraform_remote_state.<name>.outputs.<output>`
     /// against `upstream[name]`'s outputs.
-    pub fn check_with_upstream(&self, doc: &Value, upstream: &BTreeMap<String, Value>) -> Vec<String> {
+    pub fn check_with_upstream(
+        &self,
+        doc: &Value,
+        upstream: &BTreeMap<String, Value>,
+    ) -> Vec<String> {
         let mut problems = Vec::new();
         for (kind, schemas, meta) in [
             ("resource", &self.resources, RESOURCE_META),
@@ -89,7 +94,13 @@ impl Schema {
                     continue;
                 };
                 for (name, body) in instances.as_object().into_iter().flatten() {
-                    check_block(&format!("{kind}.{ty}.{name}"), schema, body, meta, &mut problems);
+                    check_block(
+                        &format!("{kind}.{ty}.{name}"),
+                        schema,
+                        body,
+                        meta,
+                        &mut problems,
+                    );
                 }
             }
         }
@@ -97,10 +108,18 @@ impl Schema {
         problems
     }
 
-    fn check_references(&self, doc: &Value, upstream: &BTreeMap<String, Value>, problems: &mut Vec<String>) {
+    fn check_references(
+        &self,
+        doc: &Value,
+        upstream: &BTreeMap<String, Value>,
+        problems: &mut Vec<String>,
+    ) {
         let defined = |kind: &str, ty: &str, name: &str| doc[kind][ty][name].is_object();
         let names = |key: &str| -> BTreeSet<String> {
-            doc[key].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+            doc[key]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
         };
         let (variables, locals) = (names("variable"), names("locals"));
         let mut strings = Vec::new();
@@ -124,14 +143,20 @@ impl Schema {
                     let problem = match segs.as_slice() {
                         ["true" | "false" | "null" | "for" | "in" | "if"] => None,
                         ["count" | "each" | "self" | "path" | "terraform" | "module", ..] => None,
-                        ["var", name, ..] => (!variables.contains(*name)).then(|| format!("variable `{name}` is not declared")),
-                        ["local", name, ..] => (!locals.contains(*name)).then(|| format!("local `{name}` is not defined")),
+                        ["var", name, ..] => (!variables.contains(*name))
+                            .then(|| format!("variable `{name}` is not declared")),
+                        ["local", name, ..] => (!locals.contains(*name))
+                            .then(|| format!("local `{name}` is not defined")),
                         ["data", ty, name, rest @ ..] => {
                             if !defined("data", ty, name) {
                                 Some(format!("data source `data.{ty}.{name}` is not defined"))
                             } else {
-                                self.attribute_problem(&self.data_sources, ty, rest.first().copied())
-                                    .or_else(|| remote_output_problem(ty, name, rest, upstream))
+                                self.attribute_problem(
+                                    &self.data_sources,
+                                    ty,
+                                    rest.first().copied(),
+                                )
+                                .or_else(|| remote_output_problem(ty, name, rest, upstream))
                             }
                         }
                         [ty, name, rest @ ..] => {
@@ -152,21 +177,33 @@ impl Schema {
         }
     }
 
-    fn attribute_problem(&self, schemas: &Map<String, Value>, ty: &str, attribute: Option<&str>) -> Option<String> {
+    fn attribute_problem(
+        &self,
+        schemas: &Map<String, Value>,
+        ty: &str,
+        attribute: Option<&str>,
+    ) -> Option<String> {
         let attribute = attribute?;
         let readable = schemas[ty]["readable"].as_array()?;
-        (!readable.iter().any(|a| a == attribute)).then(|| format!("`{ty}` has no attribute `{attribute}`"))
+        (!readable.iter().any(|a| a == attribute))
+            .then(|| format!("`{ty}` has no attribute `{attribute}`"))
     }
 }
 
-fn remote_output_problem(ty: &str, name: &str, rest: &[&str], upstream: &BTreeMap<String, Value>) -> Option<String> {
+fn remote_output_problem(
+    ty: &str,
+    name: &str,
+    rest: &[&str],
+    upstream: &BTreeMap<String, Value>,
+) -> Option<String> {
     if ty != "terraform_remote_state" {
         return None;
     }
     let (["outputs", output, ..], Some(upstream)) = (rest, upstream.get(name)) else {
         return None;
     };
-    (!upstream["output"][*output].is_object()).then(|| format!("workspace `{name}` has no output `{output}`"))
+    (!upstream["output"][*output].is_object())
+        .then(|| format!("workspace `{name}` has no output `{output}`"))
 }
 
 fn check_block(at: &str, schema: &Value, body: &Value, meta: &[&str], problems: &mut Vec<String>) {
@@ -174,7 +211,10 @@ fn check_block(at: &str, schema: &Value, body: &Value, meta: &[&str], problems: 
         problems.push(format!("{at}: expected an object"));
         return;
     };
-    let attributes = schema["attributes"].as_object().cloned().unwrap_or_default();
+    let attributes = schema["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let blocks = schema["blocks"].as_object().cloned().unwrap_or_default();
     for (key, value) in body {
         if meta.contains(&key.as_str()) {
@@ -182,7 +222,10 @@ fn check_block(at: &str, schema: &Value, body: &Value, meta: &[&str], problems: 
         }
         if let Some(attribute) = attributes.get(key) {
             if !fits(&attribute["type"], value) {
-                problems.push(format!("{at}.{key}: {value} does not fit type {}", attribute["type"]));
+                problems.push(format!(
+                    "{at}.{key}: {value} does not fit type {}",
+                    attribute["type"]
+                ));
             }
         } else if let Some(block) = blocks.get(key) {
             let items: Vec<&Value> = match value {
@@ -193,7 +236,11 @@ fn check_block(at: &str, schema: &Value, body: &Value, meta: &[&str], problems: 
                 problems.push(format!("{at}.{key}: a single block, given {}", items.len()));
             }
             for (i, item) in items.iter().enumerate() {
-                let where_ = if value.is_array() { format!("{at}.{key}[{i}]") } else { format!("{at}.{key}") };
+                let where_ = if value.is_array() {
+                    format!("{at}.{key}[{i}]")
+                } else {
+                    format!("{at}.{key}")
+                };
                 check_block(&where_, &block["block"], item, &[], problems);
             }
         } else {
@@ -232,8 +279,12 @@ fn fits(ty: &Value, value: &Value) -> bool {
             _ => true,
         },
         Value::Array(parts) => match (parts.first().and_then(Value::as_str), parts.get(1)) {
-            (Some("list" | "set"), Some(inner)) => value.as_array().is_some_and(|items| items.iter().all(|i| fits(inner, i))),
-            (Some("map"), Some(inner)) => value.as_object().is_some_and(|m| m.values().all(|v| fits(inner, v))),
+            (Some("list" | "set"), Some(inner)) => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(|i| fits(inner, i))),
+            (Some("map"), Some(inner)) => value
+                .as_object()
+                .is_some_and(|m| m.values().all(|v| fits(inner, v))),
             _ => true,
         },
         _ => true,
@@ -250,7 +301,11 @@ fn collect_strings(at: &str, value: &Value, out: &mut Vec<(String, String)>) {
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let at = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                let at = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
                 collect_strings(&at, v, out);
             }
         }

@@ -27,7 +27,12 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
         let asg = client.asg_name();
         let resource = ident(&asg);
         let name = format!("{}-{asg}", cx.cluster.name);
-        let tags = cx.tags(&[("Name", &asg), ("Role", "client"), ("NomadDatacenter", region), ("opsctl:asg", &asg)]);
+        let tags = cx.tags(&[
+            ("Name", &asg),
+            ("Role", "client"),
+            ("NomadDatacenter", region),
+            ("opsctl:asg", &asg),
+        ]);
         let mut ebs = json!({
             "volume_type": "gp3",
             "volume_size": ROOT_VOLUME_GB,
@@ -38,7 +43,8 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
         if let Some(key) = cx.volume_key(region) {
             ebs["kms_key_id"] = key.into();
         }
-        let sg = |group: &str| network_output(&format!("security_group_ids[\"{region}\"][\"{group}\"]"));
+        let sg =
+            |group: &str| network_output(&format!("security_group_ids[\"{region}\"][\"{group}\"]"));
         doc.resource(
             "aws_launch_template",
             &resource,
@@ -91,9 +97,20 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
                 "tag": asg_tags,
             }),
         );
-        asg_names.insert(asg.clone(), format!("${{aws_autoscaling_group.{resource}.name}}").into());
+        asg_names.insert(
+            asg.clone(),
+            format!("${{aws_autoscaling_group.{resource}.name}}").into(),
+        );
     }
-    doc.output("asg_names", "Autoscaling group name per client group", Value::Object(asg_names));
-    doc.output("client_role_arn", "IAM role of the client nodes", "${aws_iam_role.client.arn}".into());
+    doc.output(
+        "asg_names",
+        "Autoscaling group name per client group",
+        Value::Object(asg_names),
+    );
+    doc.output(
+        "client_role_arn",
+        "IAM role of the client nodes",
+        "${aws_iam_role.client.arn}".into(),
+    );
     Ok(())
 }

@@ -26,7 +26,8 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
         json!({ "provider": provider, "name": zone, "private_zone": false }),
     );
     let az_count = cx.azs(region).len();
-    let sg = |group: &str| network_output(&format!("security_group_ids[\"{region}\"][\"{group}\"]"));
+    let sg =
+        |group: &str| network_output(&format!("security_group_ids[\"{region}\"][\"{group}\"]"));
     let datacenter = region.to_string();
 
     let mut nodes: Vec<(String, String, String, Vec<String>)> = (1..=cx.cluster.core.count)
@@ -45,13 +46,23 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
         cx.cluster
             .monitoring
             .as_ref()
-            .map_or(DEFAULT_MONITORING_TYPE.to_string(), |m| m.instance_type.clone()),
+            .map_or(DEFAULT_MONITORING_TYPE.to_string(), |m| {
+                m.instance_type.clone()
+            }),
         vec![sg("internal"), sg("ssh"), sg("ingress")],
     ));
 
     for (i, (resource, name, instance_type, groups)) in nodes.iter().enumerate() {
-        let role = if resource == "monitoring" { "monitoring" } else { "core" };
-        let tags = cx.tags(&[("Name", name), ("Role", role), ("NomadDatacenter", &datacenter)]);
+        let role = if resource == "monitoring" {
+            "monitoring"
+        } else {
+            "core"
+        };
+        let tags = cx.tags(&[
+            ("Name", name),
+            ("Role", role),
+            ("NomadDatacenter", &datacenter),
+        ]);
         let mut root = json!({
             "volume_type": "gp3",
             "volume_size": ROOT_VOLUME_GB,
@@ -110,23 +121,57 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
         .map(|n| format!("${{aws_eip.core_{n}.public_ip}}"))
         .collect();
     for n in 1..=cx.cluster.core.count {
-        record(doc, &format!("core_{n}"), &format!("core-{n}"), vec![core_ips[n as usize - 1].clone()]);
+        record(
+            doc,
+            &format!("core_{n}"),
+            &format!("core-{n}"),
+            vec![core_ips[n as usize - 1].clone()],
+        );
     }
     for service in ["nomad", "consul", "vault"] {
         record(doc, service, service, core_ips.clone());
     }
-    record(doc, "monitoring", "monitoring", vec!["${aws_eip.monitoring.public_ip}".into()]);
+    record(
+        doc,
+        "monitoring",
+        "monitoring",
+        vec!["${aws_eip.monitoring.public_ip}".into()],
+    );
 
     let list = |attr: &str| -> Value {
         (1..=cx.cluster.core.count)
             .map(|n| Value::String(format!("${{aws_instance.core_{n}.{attr}}}")))
             .collect()
     };
-    doc.output("core_private_ips", "Private IPs of the core nodes, core-1 first", list("private_ip"));
-    doc.output("core_public_ips", "Elastic IPs of the core nodes, core-1 first", core_ips.into());
-    doc.output("core_instance_ids", "Instance ids of the core nodes, core-1 first", list("id"));
-    doc.output("monitoring_public_ip", "Elastic IP of the monitoring node", "${aws_eip.monitoring.public_ip}".into());
-    doc.output("monitoring_private_ip", "Private IP of the monitoring node", "${aws_instance.monitoring.private_ip}".into());
-    doc.output("core_role_arn", "IAM role of the core nodes", "${aws_iam_role.core.arn}".into());
+    doc.output(
+        "core_private_ips",
+        "Private IPs of the core nodes, core-1 first",
+        list("private_ip"),
+    );
+    doc.output(
+        "core_public_ips",
+        "Elastic IPs of the core nodes, core-1 first",
+        core_ips.into(),
+    );
+    doc.output(
+        "core_instance_ids",
+        "Instance ids of the core nodes, core-1 first",
+        list("id"),
+    );
+    doc.output(
+        "monitoring_public_ip",
+        "Elastic IP of the monitoring node",
+        "${aws_eip.monitoring.public_ip}".into(),
+    );
+    doc.output(
+        "monitoring_private_ip",
+        "Private IP of the monitoring node",
+        "${aws_instance.monitoring.private_ip}".into(),
+    );
+    doc.output(
+        "core_role_arn",
+        "IAM role of the core nodes",
+        "${aws_iam_role.core.arn}".into(),
+    );
     Ok(())
 }

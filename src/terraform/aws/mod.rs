@@ -92,14 +92,22 @@ impl<'a> Cx<'a> {
 
     /// The VPC CIDR of a region: `10.<n>.0.0/16`, n its position among the regions in use.
     fn vpc_cidr(&self, region: &str) -> String {
-        let n = self.regions.iter().position(|(r, _)| r == region).unwrap_or(0);
+        let n = self
+            .regions
+            .iter()
+            .position(|(r, _)| r == region)
+            .unwrap_or(0);
         format!("10.{n}.0.0/16")
     }
 
     fn ami(&self, region: &str) -> Result<&str> {
-        self.aws.amis.get(region).map(String::as_str).ok_or_else(|| {
-            Error::invalid(format!("no AMI for region {region}: add it to [aws].amis"))
-        })
+        self.aws
+            .amis
+            .get(region)
+            .map(String::as_str)
+            .ok_or_else(|| {
+                Error::invalid(format!("no AMI for region {region}: add it to [aws].amis"))
+            })
     }
 
     /// The KMS key for EBS volumes in `region`: the cluster key lives in the core region only;

@@ -72,9 +72,10 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) {
         for (i, az) in cx.azs(region).iter().enumerate() {
             let s = az_suffix(region, az);
             let (public_cidr, private_cidr) = subnet_cidrs(&cidr, i);
-            for (tier, subnet_cidr, is_public) in
-                [("public", &public_cidr, true), ("private", &private_cidr, false)]
-            {
+            for (tier, subnet_cidr, is_public) in [
+                ("public", &public_cidr, true),
+                ("private", &private_cidr, false),
+            ] {
                 let subnet = format!("{r}_{tier}_{s}");
                 doc.resource(
                     "aws_subnet",
@@ -158,10 +159,26 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) {
 
     doc.output("region", "The core region", cx.core_region().into());
     doc.output("vpc_ids", "VPC id per region", Value::Object(vpc_ids));
-    doc.output("vpc_cidrs", "VPC CIDR block per region", Value::Object(vpc_cidrs));
-    doc.output("azs", "Availability zones per region, in subnet order", Value::Object(azs_out));
-    doc.output("public_subnet_ids", "Public subnet ids per region, one per AZ", Value::Object(public_ids));
-    doc.output("private_subnet_ids", "Private subnet ids per region, one per AZ", Value::Object(private_ids));
+    doc.output(
+        "vpc_cidrs",
+        "VPC CIDR block per region",
+        Value::Object(vpc_cidrs),
+    );
+    doc.output(
+        "azs",
+        "Availability zones per region, in subnet order",
+        Value::Object(azs_out),
+    );
+    doc.output(
+        "public_subnet_ids",
+        "Public subnet ids per region, one per AZ",
+        Value::Object(public_ids),
+    );
+    doc.output(
+        "private_subnet_ids",
+        "Private subnet ids per region, one per AZ",
+        Value::Object(private_ids),
+    );
     doc.output(
         "security_group_ids",
         "Security group ids per region: internal (cluster traffic), ssh (admin networks), ingress (HTTP/HTTPS, core region)",
@@ -182,7 +199,10 @@ fn security_groups(
     let provider = provider_ref(region);
     let vpc_id = format!("${{aws_vpc.{r}.id}}");
     let mut groups = vec![
-        ("internal", "Cluster-internal traffic between the cluster's VPCs"),
+        (
+            "internal",
+            "Cluster-internal traffic between the cluster's VPCs",
+        ),
         ("ssh", "SSH from the cluster's admin networks"),
     ];
     if region == cx.core_region() {
@@ -202,7 +222,10 @@ fn security_groups(
                 "tags": cx.tags(&[("Name", &name)]),
             }),
         );
-        ids.insert((*group).into(), format!("${{aws_security_group.{r}_{group}.id}}").into());
+        ids.insert(
+            (*group).into(),
+            format!("${{aws_security_group.{r}_{group}.id}}").into(),
+        );
     }
     sg_ids.insert(region.to_string(), Value::Object(ids));
 
@@ -221,19 +244,31 @@ fn security_groups(
         doc.resource(
             "aws_vpc_security_group_ingress_rule",
             &format!("{r}_internal_{i}"),
-            rule("internal", format!("all traffic from {cidr}"), json!({ "ip_protocol": "-1", "cidr_ipv4": cidr })),
+            rule(
+                "internal",
+                format!("all traffic from {cidr}"),
+                json!({ "ip_protocol": "-1", "cidr_ipv4": cidr }),
+            ),
         );
     }
     doc.resource(
         "aws_vpc_security_group_egress_rule",
         &format!("{r}_internal_out"),
-        rule("internal", "all outbound traffic".into(), json!({ "ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0" })),
+        rule(
+            "internal",
+            "all outbound traffic".into(),
+            json!({ "ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0" }),
+        ),
     );
     for (i, cidr) in cx.aws.admin_cidrs.iter().enumerate() {
         doc.resource(
             "aws_vpc_security_group_ingress_rule",
             &format!("{r}_ssh_{i}"),
-            rule("ssh", format!("SSH from {cidr}"), json!({ "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_ipv4": cidr })),
+            rule(
+                "ssh",
+                format!("SSH from {cidr}"),
+                json!({ "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_ipv4": cidr }),
+            ),
         );
     }
     if region == cx.core_region() {
@@ -282,7 +317,10 @@ fn peering(cx: &Cx<'_>, doc: &mut Document, route_tables: &[(String, Vec<String>
             }),
         );
         let pcx = format!("${{aws_vpc_peering_connection_accepter.{connection}.id}}");
-        for (from, from_tables, to) in [(core, &core_tables, region.as_str()), (region.as_str(), tables, core)] {
+        for (from, from_tables, to) in [
+            (core, &core_tables, region.as_str()),
+            (region.as_str(), tables, core),
+        ] {
             for table in from_tables {
                 doc.resource(
                     "aws_route",
