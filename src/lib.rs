@@ -9,12 +9,14 @@ pub mod context;
 pub mod deploy;
 pub mod error;
 pub mod fsutil;
+pub mod git;
 pub mod nomad;
 pub mod output;
 pub mod process;
 pub mod prompt;
 pub mod render;
 pub mod repo;
+pub mod revisions;
 pub mod terraform;
 
 pub use error::{Error, Result};

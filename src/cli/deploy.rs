@@ -17,11 +17,30 @@ use crate::repo::Target;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Environments to deploy
-    #[arg(value_name = "ENV", required_unless_present = "all")]
+    #[arg(value_name = "ENV", required_unless_present_any = ["all", "source"])]
     pub envs: Vec<String>,
     /// Every environment that deploys to Nomad
     #[arg(long, conflicts_with = "envs")]
     pub all: bool,
+    /// CI: the source that was pushed; updates the revision files of every environment
+    /// tracking it at --ref, then deploys them
+    #[arg(long, value_name = "SOURCE", requires_all = ["git_ref", "rev"], conflicts_with_all = ["envs", "all", "plan"])]
+    pub source: Option<String>,
+    /// CI: the pushed ref (`main`, `refs/heads/main`, `refs/tags/v2026-11-20`)
+    #[arg(long = "ref", id = "git_ref", value_name = "REF", requires = "source")]
+    pub git_ref: Option<String>,
+    /// CI: the pushed commit (40 hex)
+    #[arg(long, value_name = "SHA", requires = "source")]
+    pub rev: Option<String>,
+    /// Commit the updated revision files
+    #[arg(long, requires = "source")]
+    pub commit: bool,
+    /// Push the commit; when the remote moved on, re-apply on its tip and push again
+    #[arg(long, requires = "commit")]
+    pub push: bool,
+    /// Update the revision files only
+    #[arg(long, requires = "source")]
+    pub no_deploy: bool,
     /// Only these jobs (repeatable)
     #[arg(long = "job", value_name = "NAME")]
     pub jobs: Vec<String>,
@@ -95,8 +114,43 @@ impl Report for PlanView<'_> {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
-    let repo = ctx.open_repo()?;
-    let envs: Vec<String> = if args.all {
+    let (repo, revisions) = match (&args.source, &args.git_ref, &args.rev) {
+        (Some(source), Some(git_ref), Some(rev)) => {
+            let (repo, applied) = crate::revisions::apply(
+                &ctx.repo_root()?,
+                ctx.cluster.as_deref(),
+                (source, git_ref, rev),
+                args.commit,
+                args.push,
+            )
+            .await?;
+            (repo, Some(applied))
+        }
+        _ => (ctx.open_repo()?, None),
+    };
+    let envs: Vec<String> = if let Some(applied) = &revisions {
+        let updated = applied.updated_envs();
+        // Environments that pin another's revisions follow it.
+        let envs: Vec<String> = repo
+            .envs
+            .values()
+            .filter(|e| e.target == Target::Nomad)
+            .filter(|e| {
+                updated.contains(&e.name)
+                    || e.revisions_from
+                        .as_ref()
+                        .is_some_and(|f| updated.contains(f))
+            })
+            .map(|e| e.name.clone())
+            .collect();
+        if envs.is_empty() || args.no_deploy {
+            let mut report = DeployReport::new("", false, &[], Vec::new());
+            report.revisions = revisions;
+            ctx.output.emit(&report)?;
+            return Ok(Exit::Success);
+        }
+        envs
+    } else if args.all {
         repo.envs
             .values()
             .filter(|e| e.target == Target::Nomad)
@@ -126,8 +180,9 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let address = deployer.client.address().to_string();
     if args.plan || changes == 0 {
         let outcomes = planned_outcomes(&plans);
-        ctx.output
-            .emit(&DeployReport::new(&address, args.plan, &plans, outcomes))?;
+        let mut report = DeployReport::new(&address, args.plan, &plans, outcomes);
+        report.revisions = revisions;
+        ctx.output.emit(&report)?;
         return Ok(if args.detailed_exitcode && changes > 0 {
             Exit::Changes
         } else {
@@ -139,7 +194,8 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         return Err(Error::failed("cancelled; nothing was submitted"));
     }
     let outcomes = deployer.apply(&plans).await;
-    let report = DeployReport::new(&address, false, &plans, outcomes);
+    let mut report = DeployReport::new(&address, false, &plans, outcomes);
+    report.revisions = revisions;
     ctx.output.emit(&report)?;
     Ok(if report.failed > 0 {
         Exit::Failed

@@ -179,6 +179,9 @@ pub struct DeployReport {
     /// Jobs to submit or stop, plus namespaces to create.
     pub changes: usize,
     pub failed: usize,
+    /// `--source/--ref/--rev`: the revision files updated before deploying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<crate::revisions::Applied>,
 }
 
 #[derive(Debug, Serialize)]
@@ -205,6 +208,7 @@ impl DeployReport {
             changes: plans.iter().map(EnvPlan::changes).sum(),
             failed: jobs.iter().filter(|j| j.status.is_failure()).count(),
             jobs,
+            revisions: None,
         }
     }
 }
@@ -213,8 +217,56 @@ fn version(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("v{v}"))
 }
 
+fn revisions_text(applied: &crate::revisions::Applied, style: &Style) -> String {
+    use crate::revisions::ChangeStatus;
+    let short = |rev: &str| rev.get(..8).unwrap_or(rev).to_string();
+    if applied.changes.is_empty() {
+        return format!(
+            "no environment tracks {} at {}; nothing to do\n",
+            applied.source, applied.git_ref
+        );
+    }
+    let mut out = String::new();
+    for change in &applied.changes {
+        let old = match (&change.old_ref, &change.old_rev) {
+            (Some(r), Some(rev)) => format!("{r}@{}", short(rev)),
+            _ => "-".into(),
+        };
+        let new = format!("{}@{}", change.new_ref, short(&change.new_rev));
+        let what = match change.status {
+            ChangeStatus::Updated => style.good("updated"),
+            ChangeStatus::Unchanged => style.dim("unchanged"),
+            ChangeStatus::NotNewer => style.warn("kept (not newer)"),
+        };
+        out.push_str(&format!(
+            "{}: {what} {} → {} (tracks {})\n",
+            change.file, old, new, change.tracks
+        ));
+    }
+    if let Some(commit) = &applied.commit {
+        out.push_str(&format!(
+            "committed {}{}\n",
+            short(commit),
+            if applied.pushed {
+                format!(", pushed after {} attempt(s)", applied.push_attempts)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
+}
+
 impl Report for DeployReport {
     fn human(&self, style: &Style) -> String {
+        let revisions = self
+            .revisions
+            .as_ref()
+            .map(|r| revisions_text(r, style))
+            .unwrap_or_default();
+        if self.jobs.is_empty() && self.revisions.is_some() {
+            return revisions;
+        }
         let mut table = style.table(&[
             "ENVIRONMENT",
             "JOB",
@@ -252,7 +304,7 @@ impl Report for DeployReport {
                 deployment,
             ]);
         }
-        let mut out = format!("{table}\n");
+        let mut out = format!("{revisions}{table}\n");
         for job in self.jobs.iter().filter(|j| j.reason.is_some()) {
             let label = if job.status.is_failure() {
                 style.bad("✗")
