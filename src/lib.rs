@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 pub mod context;
 pub mod deploy;
+pub mod ecs;
 pub mod error;
 pub mod fsutil;
 pub mod git;

@@ -32,7 +32,7 @@ fn validate_passes_on_the_worked_example() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "5 environments, 5 job templates, no problems",
+            "6 environments, 6 job templates, no problems",
         ));
 }
 
@@ -260,7 +260,7 @@ fn show_commands_report_text_and_json() {
         .unwrap();
     let report = json_stdout(&output);
     let envs = report["environments"].as_array().unwrap();
-    assert_eq!(envs.len(), 5);
+    assert_eq!(envs.len(), 6);
     let production = envs.iter().find(|e| e["name"] == "production").unwrap();
     assert_eq!(production["namespace"], "prod");
     assert_eq!(production["ports"], "1024-1034");

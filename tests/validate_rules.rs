@@ -571,3 +571,52 @@ fn all_problems_are_reported_at_once() {
     let problems = problems(&repo);
     assert_eq!(problems.len(), 3, "{problems:#?}");
 }
+
+const EXPLORER: &str = "clusters/plutus/envs/explorer-staging.toml";
+
+#[test]
+fn ecs_environments_need_an_ecs_section_with_a_service_per_job() {
+    let repo = ExampleRepo::new();
+    repo.edit(
+        EXPLORER,
+        "services = { marlowe-explorer = \"marlowe-explorer-staging\" }",
+        "services = { marlowe-explorre = \"marlowe-explorer-staging\" }",
+    );
+    let found = problems(&repo);
+    let missing = only(&found, EXPLORER, Some("ecs.services"));
+    assert_eq!(
+        missing.message,
+        "job `marlowe-explorer` has no ECS service (add `marlowe-explorer = \"<service>\"`)"
+    );
+    let unknown = only(&found, EXPLORER, Some("ecs.services.marlowe-explorre"));
+    assert_eq!(
+        unknown.message,
+        "`marlowe-explorre` is not a job of variant `explorer`"
+    );
+
+    let repo = ExampleRepo::new();
+    let text = repo.read(EXPLORER);
+    repo.write(EXPLORER, &text[..text.find("[ecs]").unwrap()]);
+    let found = problems(&repo);
+    let problem = only(&found, EXPLORER, Some("target"));
+    assert!(
+        problem.message.contains("needs an `[ecs]` section"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn ecs_task_definitions_are_checked_when_rendered() {
+    let repo = ExampleRepo::new();
+    repo.edit(
+        "jobs/marlowe-explorer.json",
+        "\"essential\": true",
+        "\"esential\": true",
+    );
+    let found = problems(&repo);
+    let problem = only(&found, "jobs/marlowe-explorer.json", None);
+    assert_eq!(
+        problem.message,
+        "containerDefinitions[0].esential: unknown task definition field (did you mean `essential`?)"
+    );
+}

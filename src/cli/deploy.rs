@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::deploy::{
     self, Action, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome, JobStatus, Progress,
 };
+use crate::ecs::EcsOptions;
 use crate::error::{Error, Exit};
 use crate::nomad::{NomadClient, NomadConfig};
 use crate::output::{OutputFormat, Report, Style};
@@ -41,6 +42,9 @@ pub struct Args {
     /// Update the revision files only
     #[arg(long, requires = "source")]
     pub no_deploy: bool,
+    /// ECS: start a new deployment even when the task definition is unchanged
+    #[arg(long)]
+    pub force_new_deployment: bool,
     /// Only these jobs (repeatable)
     #[arg(long = "job", value_name = "NAME")]
     pub jobs: Vec<String>,
@@ -134,7 +138,6 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         let envs: Vec<String> = repo
             .envs
             .values()
-            .filter(|e| e.target == Target::Nomad)
             .filter(|e| {
                 updated.contains(&e.name)
                     || e.revisions_from
@@ -151,16 +154,20 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         }
         envs
     } else if args.all {
-        repo.envs
-            .values()
-            .filter(|e| e.target == Target::Nomad)
-            .map(|e| e.name.clone())
-            .collect()
+        repo.envs.keys().cloned().collect()
     } else {
         let mut envs = args.envs.clone();
         envs.dedup();
         envs
     };
+    let mut nomad_envs = Vec::new();
+    let mut ecs_envs = Vec::new();
+    for name in envs {
+        match repo.env(&name)?.target {
+            Target::Nomad => nomad_envs.push(name),
+            Target::Ecs => ecs_envs.push(name),
+        }
+    }
     let client = NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
         .map_err(|e| Error::invalid(e.to_string()))?;
     let options = DeployOptions {
@@ -172,29 +179,55 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         concurrency: usize::from(args.concurrency),
     };
     let deployer = Deployer::new(client, options, Progress::detect(ctx.output.quiet));
-    let plans = deploy::plan_environments(&deployer, &repo, &envs).await?;
-    let changes: usize = plans.iter().map(EnvPlan::changes).sum();
+    let plans = if nomad_envs.is_empty() {
+        Vec::new()
+    } else {
+        deploy::plan_environments(&deployer, &repo, &nomad_envs).await?
+    };
+    let mut ecs_options = EcsOptions {
+        jobs: args.jobs.clone(),
+        plan_only: true,
+        wait: !args.no_wait,
+        timeout: args.timeout,
+        force_new_deployment: args.force_new_deployment,
+    };
+    let ecs_planned = deploy_ecs(&repo, &ecs_envs, &ecs_options).await?;
+    let ecs_changes = ecs_planned
+        .iter()
+        .filter(|o| o.action != Action::Unchanged || args.force_new_deployment)
+        .count();
+    let changes: usize = plans.iter().map(EnvPlan::changes).sum::<usize>() + ecs_changes;
     if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
         ctx.output.emit(&PlanView { plans: &plans })?;
     }
     let address = deployer.client.address().to_string();
     if args.plan || changes == 0 {
-        let outcomes = planned_outcomes(&plans);
+        let mut outcomes = planned_outcomes(&plans);
+        outcomes.extend(ecs_planned);
         let mut report = DeployReport::new(&address, args.plan, &plans, outcomes);
+        report.changes += ecs_changes;
         report.revisions = revisions;
         ctx.output.emit(&report)?;
         return Ok(if args.detailed_exitcode && changes > 0 {
             Exit::Changes
+        } else if report.failed > 0 {
+            Exit::Failed
         } else {
             Exit::Success
         });
     }
-    let question = format!("Apply {changes} change(s) to Nomad at {address}?");
+    let question = format!("Apply {changes} change(s)?");
     if !crate::prompt::confirm(&question, ctx.yes)? {
         return Err(Error::failed("cancelled; nothing was submitted"));
     }
-    let outcomes = deployer.apply(&plans).await;
+    ecs_options.plan_only = false;
+    let (mut outcomes, ecs_outcomes) = tokio::join!(
+        deployer.apply(&plans),
+        deploy_ecs(&repo, &ecs_envs, &ecs_options)
+    );
+    outcomes.extend(ecs_outcomes?);
     let mut report = DeployReport::new(&address, false, &plans, outcomes);
+    report.changes += ecs_changes;
     report.revisions = revisions;
     ctx.output.emit(&report)?;
     Ok(if report.failed > 0 {
@@ -202,6 +235,18 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+async fn deploy_ecs(
+    repo: &crate::repo::Repo,
+    envs: &[String],
+    options: &EcsOptions,
+) -> crate::Result<Vec<JobOutcome>> {
+    let mut outcomes = Vec::new();
+    for name in envs {
+        outcomes.extend(crate::ecs::deploy_env(repo, repo.env(name)?, options).await?);
+    }
+    Ok(outcomes)
 }
 
 fn planned_outcomes(plans: &[EnvPlan]) -> Vec<JobOutcome> {

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::error::Exit;
 use crate::output::{Report, Style};
 use crate::render::{RenderedJob, Renderer};
+use crate::repo::Target;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,6 +29,17 @@ struct RenderReport {
     jobs: Vec<RenderedJob>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     written: Vec<String>,
+    #[serde(skip)]
+    target: Target,
+}
+
+/// What a job file holds: Nomad jobs in the register API's wrapped shape, ECS task
+/// definitions as `RegisterTaskDefinition` takes them.
+fn file_body(target: Target, job: &serde_json::Value) -> serde_json::Value {
+    match target {
+        Target::Nomad => serde_json::json!({ "Job": job }),
+        Target::Ecs => job.clone(),
+    }
 }
 
 impl Report for RenderReport {
@@ -43,7 +55,7 @@ impl Report for RenderReport {
         for job in &self.jobs {
             out.push_str(&style.dim(&format!("# {} → {}/{}\n", job.file, self.namespace, job.id)));
             out.push('\n');
-            let body = serde_json::json!({ "Job": job.job });
+            let body = file_body(self.target, &job.job);
             out.push_str(&serde_json::to_string_pretty(&body).unwrap_or_default());
             out.push('\n');
         }
@@ -59,7 +71,7 @@ pub fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     if let Some(dir) = &args.out {
         for job in &jobs {
             let path = dir.join(format!("{}.json", job.name));
-            let mut body = serde_json::to_vec_pretty(&serde_json::json!({ "Job": job.job }))
+            let mut body = serde_json::to_vec_pretty(&file_body(env.target, &job.job))
                 .map_err(anyhow::Error::from)?;
             body.push(b'\n');
             crate::fsutil::write_atomic(&path, &body, None)?;
@@ -71,6 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         namespace: env.namespace.clone(),
         jobs,
         written,
+        target: env.target,
     })?;
     Ok(Exit::Success)
 }

@@ -5,6 +5,7 @@
 //! Undefined names are errors naming the template file and line.
 
 mod context;
+pub mod ecs;
 pub mod job;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use minijinja::{AutoEscape, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::repo::{Environment, Problem, Problems, Repo};
+use crate::repo::{Environment, Problem, Problems, Repo, Target};
 
 /// One job rendered for one environment, checked and in bare Nomad API shape.
 #[derive(Debug, Clone, Serialize)]
@@ -130,11 +131,18 @@ impl<'r> Renderer<'r> {
                     continue;
                 }
             };
-            match job::check_rendered(&template.file, &text, env) {
+            let checked = match env.target {
+                Target::Nomad => job::check_rendered(&template.file, &text, env),
+                Target::Ecs => ecs::check_rendered(&template.file, &text, env),
+            };
+            match checked {
                 Ok(job) => rendered.push(RenderedJob {
                     name: name.clone(),
                     file: template.file.clone(),
-                    id: job::job_id(&job).unwrap_or_default().to_string(),
+                    id: job::job_id(&job)
+                        .or_else(|| job.get("family").and_then(serde_json::Value::as_str))
+                        .unwrap_or_default()
+                        .to_string(),
                     job,
                 }),
                 Err(found) => {
@@ -162,9 +170,6 @@ impl<'r> Renderer<'r> {
     /// Renders every environment, collecting all problems (for `validate`).
     pub fn check_all(&self, problems: &mut Problems) {
         for env in self.repo.envs.values() {
-            if env.target != crate::repo::Target::Nomad {
-                continue;
-            }
             // Unknown variants are already reported by the model rules.
             let _ = self.render_env_collect(env, &[], problems);
         }

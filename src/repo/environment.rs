@@ -36,6 +36,23 @@ pub struct EnvironmentFile {
     pub created: Option<String>,
     #[serde(default)]
     pub owner: Option<String>,
+    /// `target = "ecs"`: where the environment's jobs run as ECS services.
+    #[serde(default)]
+    pub ecs: Option<EcsSettings>,
+}
+
+/// The ECS side of an environment: each job's template is a task definition, deployed to the
+/// named service of the cluster.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct EcsSettings {
+    /// ECS cluster name.
+    pub cluster: String,
+    /// AWS region of the ECS cluster (default: the cluster file's `[aws].region`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Service name per job.
+    #[serde(default)]
+    pub services: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -63,6 +80,7 @@ pub struct Environment {
     pub ttl: Option<String>,
     pub created: Option<String>,
     pub owner: Option<String>,
+    pub ecs: Option<EcsSettings>,
     /// Path of the file relative to the repository root.
     pub file: String,
 }

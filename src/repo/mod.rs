@@ -20,7 +20,7 @@ pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
     NomadSettings, Source, TerraformSettings, Variant,
 };
-pub use environment::{Environment, EnvironmentFile, Target};
+pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
 pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
@@ -267,6 +267,7 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     ttl: env.ttl,
                     created: env.created,
                     owner: env.owner,
+                    ecs: env.ecs,
                     file,
                 },
             );
@@ -422,6 +423,9 @@ fn known_cluster_keys(parent: &[Seg]) -> &'static [&'static str] {
 fn known_env_keys(parent: &[Seg]) -> &'static [&'static str] {
     match parent {
         [] => serde_aux::serde_introspection::serde_introspect::<EnvironmentFile>(),
+        [Seg::Key(k)] if k == "ecs" => {
+            serde_aux::serde_introspection::serde_introspect::<environment::EcsSettings>()
+        }
         _ => &[],
     }
 }

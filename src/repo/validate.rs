@@ -435,6 +435,43 @@ fn environment_rules(repo: &Repo, problems: &mut Problems) {
                 ));
             }
         }
+        match (env.target, &env.ecs) {
+            (Target::Ecs, None) => problems.push(at.problem(
+                &keys(&["target"]),
+                "`target = \"ecs\"` needs an `[ecs]` section with `cluster` and `services`",
+            )),
+            (Target::Nomad, Some(_)) => problems.push(at.problem(
+                &keys(&["ecs"]),
+                "an `[ecs]` section only applies to `target = \"ecs\"`",
+            )),
+            (Target::Ecs, Some(ecs)) => {
+                for job in &variant.jobs {
+                    if !ecs.services.contains_key(job) {
+                        problems.push(at.problem(
+                            &keys(&["ecs", "services"]),
+                            format!("job `{job}` has no ECS service (add `{job} = \"<service>\"`)"),
+                        ));
+                    }
+                }
+                for job in ecs.services.keys() {
+                    if !variant.jobs.contains(job) {
+                        problems.push(at.problem(
+                            &keys(&["ecs", "services", job]),
+                            format!("`{job}` is not a job of variant `{}`", env.variant),
+                        ));
+                    }
+                }
+                if let Some(region) = &ecs.region {
+                    if !names::is_region(region) {
+                        problems.push(at.problem(
+                            &keys(&["ecs", "region"]),
+                            format!("`{region}` is not an AWS region name"),
+                        ));
+                    }
+                }
+            }
+            (Target::Nomad, None) => {}
+        }
         if env.target == Target::Ecs && env.port_base.is_some() {
             problems.push(at.problem(
                 &keys(&["port_base"]),

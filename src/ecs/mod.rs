@@ -1,0 +1,256 @@
+//! The ECS target: an environment's jobs are task definitions deployed to ECS services.
+//!
+//! A task definition revision is registered only when the rendered definition differs from
+//! the one the service runs (compared by a fingerprint tag opsctl puts on every revision it
+//! registers); the service is then updated to it and, unless told not to wait, followed until
+//! its primary deployment completes.
+
+mod task;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{DeploymentRolloutState, TaskDefinitionField};
+use aws_sdk_ecs::Client;
+use serde_json::Value;
+
+use crate::deploy::{Action, JobOutcome, JobStatus};
+use crate::error::{Error, Result};
+use crate::render::Renderer;
+use crate::repo::{Environment, Repo};
+
+/// Tag holding the SHA-256 of the rendered task definition a revision was registered from.
+pub const FINGERPRINT_TAG: &str = "opsctl:fingerprint";
+
+#[derive(Debug, Clone)]
+pub struct EcsOptions {
+    pub jobs: Vec<String>,
+    pub plan_only: bool,
+    pub wait: bool,
+    pub timeout: Duration,
+    /// Roll the service even when the task definition is unchanged (new secrets, new image
+    /// behind the same tag).
+    pub force_new_deployment: bool,
+}
+
+/// Deploys (or with `plan_only`, plans) one ECS environment; one outcome per job.
+pub async fn deploy_env(
+    repo: &Repo,
+    env: &Environment,
+    options: &EcsOptions,
+) -> Result<Vec<JobOutcome>> {
+    let settings = env.ecs.as_ref().ok_or_else(|| {
+        Error::invalid(format!("environment `{}` has no [ecs] section", env.name))
+    })?;
+    let jobs = Renderer::new(repo).render_env(env, &options.jobs)?;
+    let region = settings
+        .region
+        .clone()
+        .or_else(|| repo.cluster.aws.as_ref().map(|a| a.region.clone()))
+        .ok_or_else(|| Error::invalid(format!("environment `{}`: no region for ECS", env.name)))?;
+    let client = Client::new(&crate::aws::config(&region).await);
+    let mut work = Vec::new();
+    for job in jobs {
+        let service = settings
+            .services
+            .get(&job.name)
+            .cloned()
+            .unwrap_or_default();
+        let client = client.clone();
+        let cluster = settings.cluster.clone();
+        let options = options.clone();
+        let outcome = JobOutcome {
+            environment: env.name.clone(),
+            namespace: cluster.clone(),
+            job: job.name.clone(),
+            id: service.clone(),
+            kind: "ecs-service".into(),
+            action: Action::Unchanged,
+            status: JobStatus::Planned,
+            version_before: None,
+            version_after: None,
+            deployment_id: None,
+            deployment_status: None,
+            reverted_to: None,
+            reason: None,
+            replanned: false,
+            diff: None,
+        };
+        work.push(async move {
+            let result = deploy_service(
+                &client,
+                &cluster,
+                &service,
+                &job.job,
+                &options,
+                outcome.clone(),
+            )
+            .await;
+            result.unwrap_or_else(|reason| outcome.failed(reason))
+        });
+    }
+    Ok(futures::future::join_all(work).await)
+}
+
+fn revision_of(arn: &str) -> Option<u64> {
+    arn.rsplit(':').next()?.parse().ok()
+}
+
+async fn deploy_service(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    task: &Value,
+    options: &EcsOptions,
+    mut outcome: JobOutcome,
+) -> std::result::Result<JobOutcome, String> {
+    let described = client
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "describing service {service} in cluster {cluster}: {}",
+                aws_error(&e)
+            )
+        })?;
+    let current = described
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE"))
+        .ok_or_else(|| format!("service `{service}` does not exist in ECS cluster `{cluster}`"))?;
+    let current_arn = current.task_definition().unwrap_or_default().to_string();
+    outcome.version_before = revision_of(&current_arn);
+    let fingerprint = task::fingerprint(task);
+    let running = client
+        .describe_task_definition()
+        .task_definition(&current_arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "describing task definition {current_arn}: {}",
+                aws_error(&e)
+            )
+        })?;
+    let unchanged = running
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some(FINGERPRINT_TAG) && t.value() == Some(fingerprint.as_str()));
+    outcome.action = if unchanged {
+        Action::Unchanged
+    } else {
+        Action::Edited
+    };
+    if unchanged && !options.force_new_deployment {
+        outcome.version_after = outcome.version_before;
+        outcome.status = JobStatus::Unchanged;
+        return Ok(outcome);
+    }
+    if options.plan_only {
+        return Ok(outcome);
+    }
+    let target_arn = if unchanged {
+        current_arn
+    } else {
+        let registered = task::register(client, task, &fingerprint).await?;
+        outcome.version_after = revision_of(&registered);
+        registered
+    };
+    let updated = client
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .task_definition(&target_arn)
+        .force_new_deployment(options.force_new_deployment)
+        .send()
+        .await
+        .map_err(|e| format!("updating service {service}: {}", aws_error(&e)))?;
+    let primary = updated
+        .service()
+        .map(|s| s.deployments())
+        .unwrap_or_default()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id().map(str::to_string));
+    outcome.version_after = revision_of(&target_arn);
+    outcome.deployment_id = primary;
+    outcome.status = JobStatus::Submitted;
+    if !options.wait {
+        return Ok(outcome);
+    }
+    wait_for_rollout(
+        client,
+        cluster,
+        service,
+        &target_arn,
+        options.timeout,
+        outcome,
+    )
+    .await
+}
+
+/// Polls the service until its primary deployment runs `target_arn` and completed.
+async fn wait_for_rollout(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    target_arn: &str,
+    timeout: Duration,
+    mut outcome: JobOutcome,
+) -> std::result::Result<JobOutcome, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let described = client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| format!("describing service {service}: {}", aws_error(&e)))?;
+        let primary = described.services().first().and_then(|s| {
+            s.deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+        });
+        if let Some(d) = primary.filter(|d| d.task_definition() == Some(target_arn)) {
+            outcome.deployment_id = d.id().map(str::to_string);
+            outcome.deployment_status = d.rollout_state().map(|r| r.as_str().to_lowercase());
+            match d.rollout_state() {
+                Some(DeploymentRolloutState::Completed) => {
+                    outcome.status = JobStatus::Healthy;
+                    return Ok(outcome);
+                }
+                Some(DeploymentRolloutState::Failed) => {
+                    return Ok(outcome.failed(format!(
+                        "ECS deployment failed: {}",
+                        d.rollout_state_reason().unwrap_or("no reason given")
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if Instant::now() >= deadline {
+            outcome.status = JobStatus::TimedOut;
+            outcome.reason = Some(format!(
+                "service {service} did not complete its deployment within {}",
+                humantime::format_duration(timeout)
+            ));
+            return Ok(outcome);
+        }
+        tokio::time::sleep(Duration::from_secs(2).min(deadline - Instant::now())).await;
+    }
+}
+
+/// The service's own message rather than the SDK's generic "service error".
+fn aws_error<E: std::error::Error + 'static>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text = format!("{text}: {inner}");
+        source = inner.source();
+    }
+    text
+}

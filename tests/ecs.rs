@@ -1,0 +1,224 @@
+//! The ECS target against moto_server: task definition revisions only on change, the service
+//! moved to them, `--force-new-deployment`, and the wait's time-out.
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_ecs::types::ContainerDefinition;
+use serde_json::Value;
+use support::moto::Moto;
+use support::ExampleRepo;
+
+const CLUSTER: &str = "plutus-ecs";
+const SERVICE: &str = "marlowe-explorer-staging";
+const FAMILY: &str = "explorer-staging-marlowe-explorer";
+
+fn ecs(moto: &Moto) -> aws_sdk_ecs::Client {
+    let config = aws_sdk_ecs::config::Builder::new()
+        .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecs::config::Region::new("eu-central-1"))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    aws_sdk_ecs::Client::from_conf(config)
+}
+
+/// The cluster and service as terraform would have created them, on a hand-made revision.
+async fn create_service(client: &aws_sdk_ecs::Client) {
+    client
+        .create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    let initial = client
+        .register_task_definition()
+        .family(FAMILY)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("marlowe-explorer")
+                .image("ghcr.io/input-output-hk/marlowe-explorer:bootstrap")
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = initial
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap();
+    client
+        .create_service()
+        .cluster(CLUSTER)
+        .service_name(SERVICE)
+        .task_definition(arn)
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn service_state(client: &aws_sdk_ecs::Client) -> (String, Vec<String>) {
+    let described = client
+        .describe_services()
+        .cluster(CLUSTER)
+        .services(SERVICE)
+        .send()
+        .await
+        .unwrap();
+    let service = &described.services()[0];
+    (
+        service.task_definition().unwrap().to_string(),
+        service
+            .deployments()
+            .iter()
+            .filter_map(|d| d.id().map(str::to_string))
+            .collect(),
+    )
+}
+
+async fn revisions(client: &aws_sdk_ecs::Client) -> usize {
+    client
+        .list_task_definitions()
+        .family_prefix(FAMILY)
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns()
+        .len()
+}
+
+fn deploy(repo: &ExampleRepo, moto: &Moto, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = repo.opsctl();
+    moto.apply(&mut cmd);
+    cmd.args(["--output", "json", "deploy", "explorer-staging", "--yes"])
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .assert()
+}
+
+fn row(out: &assert_cmd::assert::Assert) -> Value {
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.get_output().stdout)
+        )
+    });
+    report["jobs"][0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_image_registers_a_revision_and_moves_the_service() {
+    let moto = Moto::start();
+    let client = ecs(&moto);
+    create_service(&client).await;
+    let repo = ExampleRepo::new();
+    let rev = "952c79c51c919a129de3b6adfad768012004fcb4";
+
+    let out = deploy(&repo, &moto, &["--no-wait"]).success();
+    let first = row(&out);
+    assert_eq!(first["action"], "edited", "{first:#}");
+    assert_eq!(first["status"], "submitted");
+    assert_eq!(first["version_before"], 1);
+    assert_eq!(first["version_after"], 2);
+    let (task_definition, _) = service_state(&client).await;
+    assert!(
+        task_definition.ends_with(&format!("{FAMILY}:2")),
+        "{task_definition}"
+    );
+    let registered = client
+        .describe_task_definition()
+        .task_definition(&task_definition)
+        .send()
+        .await
+        .unwrap();
+    let container = &registered
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0];
+    assert_eq!(
+        container.image(),
+        Some(format!("ghcr.io/input-output-hk/marlowe-explorer:{rev}").as_str())
+    );
+
+    // Nothing changed: nothing registered, the service untouched.
+    let (_, deployments_before) = service_state(&client).await;
+    let out = deploy(&repo, &moto, &["--no-wait"]).success();
+    let again = row(&out);
+    assert_eq!(
+        (again["action"].as_str(), again["status"].as_str()),
+        (Some("unchanged"), Some("unchanged"))
+    );
+    assert_eq!(revisions(&client).await, 2);
+    assert_eq!(service_state(&client).await.1, deployments_before);
+
+    // --force-new-deployment rolls the service without a new revision.
+    let out = deploy(&repo, &moto, &["--no-wait", "--force-new-deployment"]).success();
+    let forced = row(&out);
+    assert_eq!(forced["status"], "submitted", "{forced:#}");
+    assert_eq!(revisions(&client).await, 2);
+    let (task_definition, deployments_after) = service_state(&client).await;
+    assert!(task_definition.ends_with(":2"));
+    assert_ne!(
+        deployments_after, deployments_before,
+        "a new deployment was started"
+    );
+
+    // A revision bump changes the image.
+    repo.edit(
+        "revisions/explorer-staging/marlowe-cardano.json",
+        rev,
+        "cccccccccccccccccccccccccccccccccccccccc",
+    );
+    let out = deploy(&repo, &moto, &["--no-wait"]).success();
+    assert_eq!(row(&out)["version_after"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_that_never_completes_times_out_and_a_missing_service_fails() {
+    let moto = Moto::start();
+    let client = ecs(&moto);
+    create_service(&client).await;
+    let repo = ExampleRepo::new();
+    // moto never runs tasks, so its deployments stay IN_PROGRESS: the wait must give up.
+    let out = deploy(&repo, &moto, &["--timeout", "3s"]).code(1);
+    let timed_out = row(&out);
+    assert_eq!(timed_out["status"], "timed_out", "{timed_out:#}");
+    assert!(timed_out["reason"]
+        .as_str()
+        .unwrap()
+        .contains("did not complete"));
+
+    repo.edit(
+        "clusters/plutus/envs/explorer-staging.toml",
+        SERVICE,
+        "no-such-service",
+    );
+    let out = deploy(&repo, &moto, &["--no-wait"]).code(1);
+    let missing = row(&out);
+    assert_eq!(missing["status"], "failed");
+    assert!(
+        missing["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{missing:#}"
+    );
+}
+
+#[test]
+fn plan_shows_the_change_and_registers_nothing() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = ecs(&moto);
+    runtime.block_on(create_service(&client));
+    let repo = ExampleRepo::new();
+    let out = deploy(&repo, &moto, &["--plan", "--detailed-exitcode"]).code(3);
+    assert_eq!(row(&out)["action"], "edited");
+    assert_eq!(runtime.block_on(revisions(&client)), 1);
+}
