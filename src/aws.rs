@@ -27,3 +27,18 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }
+
+/// An SDK error with its whole cause chain, so the service's own message (AccessDenied,
+/// NoSuchBucket, ...) reaches the user rather than a generic "service error".
+pub fn error_text<E: std::error::Error + ?Sized>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let next = inner.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = inner.source();
+    }
+    text
+}

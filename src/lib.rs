@@ -4,6 +4,7 @@
 //! ([`output`]). The CLI in [`cli`] only parses flags and wires these together.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod cli;
 pub mod context;
 pub mod deploy;

@@ -1,6 +1,7 @@
 //! Command-line interface: typed clap definitions and dispatch. Each command lives in its own
 //! file with its own `Args` and a `run(ctx, args)` returning the exit status.
 
+mod bootstrap;
 mod completions;
 mod deploy;
 mod render;
@@ -66,6 +67,8 @@ pub enum Command {
     Show(show::Args),
     /// Render an environment's Nomad jobs
     Render(render::Args),
+    /// Prepare the AWS account: KMS key, state bucket, lock table, hosted zone, AMIs
+    Bootstrap(bootstrap::Args),
     /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
     Deploy(deploy::Args),
     /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
@@ -114,6 +117,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Show(args) => show::run(ctx, args),
         Command::Render(args) => render::run(ctx, args),
+        Command::Bootstrap(args) => bootstrap::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),

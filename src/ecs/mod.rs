@@ -244,13 +244,6 @@ async fn wait_for_rollout(
     }
 }
 
-/// The service's own message rather than the SDK's generic "service error".
 fn aws_error<E: std::error::Error + 'static>(error: &E) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text = format!("{text}: {inner}");
-        source = inner.source();
-    }
-    text
+    crate::aws::error_text(error)
 }

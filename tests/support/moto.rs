@@ -58,6 +58,83 @@ impl Moto {
     }
 }
 
+#[allow(dead_code)]
+impl Moto {
+    /// SDK configuration for `region` pointed at this moto, with test credentials.
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
+    /// Starts (or restarts, cleared) moto's request recorder.
+    pub async fn start_recording(&self) {
+        let http = reqwest::Client::new();
+        for action in ["reset-recording", "start-recording"] {
+            http.post(format!("{}/moto-api/recorder/{action}", self.endpoint()))
+                .send()
+                .await
+                .expect("moto recorder");
+        }
+    }
+
+    /// Write calls moto recorded since `start_recording`: anything but GET/HEAD and the
+    /// Describe/List/Get actions of the JSON and query protocols.
+    pub async fn recorded_writes(&self) -> Vec<String> {
+        let text = reqwest::Client::new()
+            .get(format!(
+                "{}/moto-api/recorder/download-recording",
+                self.endpoint()
+            ))
+            .send()
+            .await
+            .expect("moto recorder")
+            .text()
+            .await
+            .unwrap();
+        let mut writes = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: serde_json::Value = serde_json::from_str(line).expect("recording line");
+            let method = entry["method"].as_str().unwrap_or_default();
+            let target = entry["headers"]["X-Amz-Target"]
+                .as_str()
+                .unwrap_or_default();
+            let raw = entry["body"].as_str().unwrap_or_default();
+            let body = if entry["body_encoded"] == true {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(raw)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default()
+            } else {
+                raw.to_string()
+            };
+            let action = target
+                .rsplit('.')
+                .next()
+                .filter(|a| !a.is_empty())
+                .or_else(|| body.split('&').find_map(|p| p.strip_prefix("Action=")))
+                .unwrap_or_default();
+            let read = matches!(method, "GET" | "HEAD")
+                || ["Describe", "List", "Get"]
+                    .iter()
+                    .any(|p| action.starts_with(p));
+            if !read {
+                writes.push(format!(
+                    "{method} {} {action}",
+                    entry["url"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        writes
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
