@@ -14,11 +14,13 @@ pub mod fsutil;
 pub mod git;
 pub mod nomad;
 pub mod output;
+pub mod pki;
 pub mod process;
 pub mod prompt;
 pub mod render;
 pub mod repo;
 pub mod revisions;
+pub mod secrets;
 pub mod terraform;
 
 pub use error::{Error, Result};

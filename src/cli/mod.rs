@@ -2,9 +2,11 @@
 //! file with its own `Args` and a `run(ctx, args)` returning the exit status.
 
 mod bootstrap;
+mod certs;
 mod completions;
 mod deploy;
 mod render;
+mod secrets;
 mod show;
 mod terraform;
 mod validate;
@@ -69,6 +71,10 @@ pub enum Command {
     Render(render::Args),
     /// Prepare the AWS account: KMS key, state bucket, lock table, hosted zone, AMIs
     Bootstrap(bootstrap::Args),
+    /// Build the cluster PKI and gossip/ACL secrets, KMS-encrypted under encrypted/<cluster>/
+    Certs(certs::Args),
+    /// Read the encrypted secrets back: list, show, decrypt
+    Secrets(secrets::Args),
     /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
     Deploy(deploy::Args),
     /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
@@ -118,6 +124,8 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Show(args) => show::run(ctx, args),
         Command::Render(args) => render::run(ctx, args),
         Command::Bootstrap(args) => bootstrap::run(ctx, args).await,
+        Command::Certs(args) => certs::run(ctx, args).await,
+        Command::Secrets(args) => secrets::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
