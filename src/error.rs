@@ -7,18 +7,26 @@ use crate::repo::Problem;
 /// Stable process exit codes (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Exit {
-    Success = 0,
+    Success,
     /// The operation failed (apply error, failed deployment, unreachable server).
-    Failed = 1,
+    Failed,
     /// Invalid input: flags, files, names.
-    Invalid = 2,
+    Invalid,
     /// A plan has changes (only with `--detailed-exitcode`).
-    Changes = 3,
+    Changes,
+    /// A remote command's own exit status, passed through (`opsctl ssh NODE -- CMD`).
+    Passthrough(u8),
 }
 
 impl Exit {
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+            Exit::Invalid => 2,
+            Exit::Changes => 3,
+            Exit::Passthrough(code) => code,
+        }
     }
 }
 

@@ -620,3 +620,22 @@ fn ecs_task_definitions_are_checked_when_rendered() {
         "containerDefinitions[0].esential: unknown task definition field (did you mean `essential`?)"
     );
 }
+
+#[test]
+fn the_command_rebuild_strategy_needs_a_command() {
+    let repo = ExampleRepo::new();
+    let text = repo.read(CLUSTER);
+    repo.write(
+        CLUSTER,
+        &format!("{text}\n[rebuild]\nstrategy = \"command\"\ndrain_deadline = \"soon\"\n"),
+    );
+    let found = problems(&repo);
+    assert_eq!(
+        only(&found, CLUSTER, Some("rebuild.command")).message,
+        "the `command` strategy needs `command`, the command to run on each node"
+    );
+    assert_eq!(
+        only(&found, CLUSTER, Some("rebuild.drain_deadline")).message,
+        "`soon` is not a duration such as \"10m\""
+    );
+}

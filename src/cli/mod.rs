@@ -5,9 +5,11 @@ mod bootstrap;
 mod certs;
 mod completions;
 mod deploy;
+mod info;
 mod render;
 mod secrets;
 mod show;
+mod ssh;
 mod terraform;
 mod validate;
 
@@ -79,6 +81,10 @@ pub enum Command {
     Deploy(deploy::Args),
     /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
     Terraform(terraform::Args),
+    /// The cluster's instances, autoscaling groups and Nomad nodes
+    Info(info::Args),
+    /// Reach nodes by name or by the allocation they run; run commands on many
+    Ssh(ssh::Args),
     /// Print shell completions
     Completions(completions::Args),
 }
@@ -128,6 +134,8 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Secrets(args) => secrets::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Terraform(args) => terraform::run(ctx, args).await,
+        Command::Info(args) => info::run(ctx, args).await,
+        Command::Ssh(args) => ssh::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -127,6 +127,12 @@ impl NomadClient {
         })
     }
 
+    /// Fewer retries, for optional lookups that must not hold a command up.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     pub fn config(&self) -> &NomadConfig {
         &self.config
     }

@@ -26,6 +26,57 @@ pub struct Cluster {
     /// How `opsctl terraform` runs: binary, state backend, locking.
     #[serde(default)]
     pub terraform: TerraformSettings,
+    /// How `opsctl ssh` and `opsctl rebuild` reach nodes.
+    #[serde(default)]
+    pub ssh: SshSettings,
+    /// How `opsctl rebuild` rolls configuration out.
+    #[serde(default)]
+    pub rebuild: Option<RebuildSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SshSettings {
+    /// Remote user (default `root`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Private key (default `secrets/ssh-<cluster>` when it exists), relative to the repository.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// An ssh_config passed with `-F` (`OPSCTL_SSH_CONFIG` overrides).
+    #[serde(default)]
+    pub config_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RebuildStrategy {
+    /// Build the node's flake attribute, copy the closure, `nixos-rebuild switch`.
+    Nixos,
+    /// Copy a file set and run a command (non-Nix hosts).
+    Command,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RebuildSettings {
+    pub strategy: RebuildStrategy,
+    /// nixos: the flake holding `nixosConfigurations.<node name>` (default `.`).
+    #[serde(default)]
+    pub flake: Option<String>,
+    /// command: files or folders (relative to the repository) copied to `remote_dir`.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// command: where the files go (default `/etc/opsctl`).
+    #[serde(default)]
+    pub remote_dir: Option<String>,
+    /// command: what to run on the node after copying.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Run on the node after the switch; a non-zero exit fails the node and stops the roll.
+    #[serde(default)]
+    pub health_check: Option<String>,
+    /// How long draining a Nomad client may take (default `10m`).
+    #[serde(default)]
+    pub drain_deadline: Option<String>,
 }
 
 fn default_provider() -> String {

@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 
 pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
-    NomadSettings, Source, TerraformSettings, Variant,
+    NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
+    Variant,
 };
 pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
 pub use problem::{suggest, Problem, Problems};
@@ -413,6 +414,8 @@ fn known_cluster_keys(parent: &[Seg]) -> &'static [&'static str] {
         [Seg::Key(k)] if k == "monitoring" => fields::<MonitoringSettings>(),
         [Seg::Key(k)] if k == "nomad" => fields::<NomadSettings>(),
         [Seg::Key(k)] if k == "terraform" => fields::<TerraformSettings>(),
+        [Seg::Key(k)] if k == "ssh" => fields::<SshSettings>(),
+        [Seg::Key(k)] if k == "rebuild" => fields::<RebuildSettings>(),
         [Seg::Key(k), Seg::Index(_)] if k == "clients" => fields::<ClientGroup>(),
         [Seg::Key(k), _] if k == "variants" => fields::<Variant>(),
         [Seg::Key(k), _] if k == "sources" => fields::<Source>(),

@@ -36,6 +36,27 @@ impl At<'_> {
 /// Regions fewer than this many availability zones are refused: quorum and HA need three.
 pub const MIN_AZS: usize = 3;
 
+/// `[rebuild]`: each strategy has what it needs.
+fn rebuild_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problems) {
+    let Some(rebuild) = &cluster.rebuild else {
+        return;
+    };
+    if rebuild.strategy == super::RebuildStrategy::Command && rebuild.command.is_none() {
+        problems.push(at.problem(
+            &keys(&["rebuild", "command"]),
+            "the `command` strategy needs `command`, the command to run on each node",
+        ));
+    }
+    if let Some(deadline) = &rebuild.drain_deadline {
+        if humantime::parse_duration(deadline).map_or(true, |d| d.is_zero()) {
+            problems.push(at.problem(
+                &keys(&["rebuild", "drain_deadline"]),
+                format!("`{deadline}` is not a duration such as \"10m\""),
+            ));
+        }
+    }
+}
+
 /// `[terraform]` and the availability zones the AWS provider spreads over.
 fn terraform_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problems) {
     let settings = &cluster.terraform;
@@ -126,6 +147,7 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
         .unwrap_or_default()
         .to_string();
 
+    rebuild_rules(&at, cluster, problems);
     if let Some(why) = names::dns_label_error(&cluster.name) {
         problems.push(at.problem(&keys(&["name"]), format!("cluster name {why}")));
     } else if cluster.name != dir_name {

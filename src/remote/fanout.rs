@@ -1,0 +1,167 @@
+//! One command on many nodes: at most N at once (or one by one with a delay), each output
+//! line prefixed with the node's name, and a result per node.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::Semaphore;
+
+use crate::inventory::Node;
+use crate::process::Process;
+
+/// Lines of each node's output kept for the summary of a failure.
+const TAIL: usize = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeResult {
+    pub node: String,
+    pub success: bool,
+    pub exit_code: Option<i32>,
+    pub status: String,
+    pub seconds: f64,
+    /// The last lines of output (for failures).
+    pub tail: Vec<String>,
+}
+
+pub struct FanOut {
+    /// At most this many nodes at once (1: one after the other).
+    pub concurrency: usize,
+    /// Pause between nodes when running one by one.
+    pub delay: Duration,
+    /// Print output lines as they come, prefixed with the node's name.
+    pub stream: bool,
+}
+
+async fn run_one(name: &str, width: usize, process: Process, stream: bool) -> NodeResult {
+    let started = Instant::now();
+    let (mut command, what) = process.into_command();
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let failed = |status: String| NodeResult {
+        node: name.to_string(),
+        success: false,
+        exit_code: None,
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+        tail: Vec::new(),
+    };
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return failed(format!("cannot start {what}: {e}")),
+    };
+    let tail = Arc::new(std::sync::Mutex::new(VecDeque::new()));
+    let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, to_stderr: bool| {
+        let tail = tail.clone();
+        let prefix = format!("{name:<width$} | ");
+        async move {
+            let mut lines = BufReader::new(reader).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if stream {
+                    if to_stderr {
+                        let _ = writeln!(std::io::stderr().lock(), "{prefix}{line}");
+                    } else {
+                        let _ = writeln!(std::io::stdout().lock(), "{prefix}{line}");
+                    }
+                }
+                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        }
+    };
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>);
+    let out_task = stdout.map(|s| pump(s, false));
+    let err_task = stderr.map(|s| pump(s, true));
+    let (_, _, status) = tokio::join!(
+        async {
+            if let Some(t) = out_task {
+                t.await
+            }
+        },
+        async {
+            if let Some(t) = err_task {
+                t.await
+            }
+        },
+        child.wait()
+    );
+    let tail: Vec<String> = tail
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    match status {
+        Ok(status) => NodeResult {
+            node: name.to_string(),
+            success: status.success(),
+            exit_code: status.code(),
+            status: crate::process::describe_status(status),
+            seconds: started.elapsed().as_secs_f64(),
+            tail,
+        },
+        Err(e) => failed(format!("waiting for {what}: {e}")),
+    }
+}
+
+/// Runs `make(node)` for every node; results in node order.
+pub async fn run_on_nodes(
+    nodes: &[&Node],
+    make: impl Fn(&Node) -> crate::error::Result<Process>,
+    fan: &FanOut,
+) -> Vec<NodeResult> {
+    let width = nodes.iter().map(|n| n.name.len()).max().unwrap_or(0);
+    if fan.concurrency <= 1 {
+        let mut results = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if i > 0 && !fan.delay.is_zero() {
+                tokio::time::sleep(fan.delay).await;
+            }
+            results.push(match make(node) {
+                Ok(process) => run_one(&node.name, width, process, fan.stream).await,
+                Err(e) => error_result(node, e),
+            });
+        }
+        return results;
+    }
+    let permits = Arc::new(Semaphore::new(fan.concurrency));
+    let work = nodes.iter().map(|node| {
+        let permits = permits.clone();
+        let process = make(node);
+        async move {
+            let _permit = permits.acquire().await.ok();
+            match process {
+                Ok(process) => run_one(&node.name, width, process, fan.stream).await,
+                Err(e) => error_result(node, e),
+            }
+        }
+    });
+    futures::future::join_all(work).await
+}
+
+fn error_result(node: &Node, error: crate::error::Error) -> NodeResult {
+    NodeResult {
+        node: node.name.clone(),
+        success: false,
+        exit_code: None,
+        status: error.to_string(),
+        seconds: 0.0,
+        tail: Vec::new(),
+    }
+}

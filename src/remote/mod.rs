@@ -1,0 +1,136 @@
+//! Reaching nodes with the system `ssh` (so `~/.ssh/config`, agents and ProxyJump work), and
+//! running a command on many of them with bounded concurrency and node-prefixed output.
+
+mod fanout;
+
+use std::path::PathBuf;
+
+pub use fanout::{run_on_nodes, FanOut, NodeResult};
+
+use crate::error::{Error, Result};
+use crate::inventory::Node;
+use crate::process::Process;
+use crate::repo::Repo;
+
+/// How to ssh into the cluster's nodes.
+#[derive(Debug, Clone)]
+pub struct Ssh {
+    pub user: String,
+    pub key_file: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Ssh {
+    /// From the cluster file's `[ssh]` (`OPSCTL_SSH_CONFIG` overrides the config file); the key
+    /// defaults to `secrets/ssh-<cluster>` when that file exists.
+    pub fn from_repo(repo: &Repo) -> Ssh {
+        let settings = &repo.cluster.ssh;
+        let key_file = match &settings.key_file {
+            Some(path) => Some(repo.root.join(path)),
+            None => {
+                let default = repo
+                    .root
+                    .join("secrets")
+                    .join(format!("ssh-{}", repo.cluster.name));
+                default.is_file().then_some(default)
+            }
+        };
+        let config_file = std::env::var_os("OPSCTL_SSH_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| settings.config_file.as_ref().map(|p| repo.root.join(p)));
+        Ssh {
+            user: settings.user.clone().unwrap_or_else(|| "root".into()),
+            key_file,
+            config_file,
+        }
+    }
+
+    /// Options every invocation gets; `batch` for non-interactive fan-out (no prompts).
+    pub fn options(&self, batch: bool) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(config) = &self.config_file {
+            args.extend(["-F".into(), config.display().to_string()]);
+        }
+        if let Some(key) = &self.key_file {
+            args.extend(["-i".into(), key.display().to_string()]);
+        }
+        args.extend(["-o".into(), "StrictHostKeyChecking=accept-new".into()]);
+        if batch {
+            args.extend([
+                "-o".into(),
+                "BatchMode=yes".into(),
+                "-o".into(),
+                "ConnectTimeout=10".into(),
+            ]);
+        }
+        args
+    }
+
+    pub fn destination(&self, node: &Node) -> Result<String> {
+        let address = node.address().ok_or_else(|| {
+            Error::failed(format!(
+                "node {} ({}) has no IP address",
+                node.name, node.instance_id
+            ))
+        })?;
+        Ok(format!("{}@{address}", self.user))
+    }
+
+    /// `ssh [options] user@address [-- command]`, as arguments (for running and for printing).
+    pub fn argv(
+        &self,
+        node: &Node,
+        remote: &[String],
+        tty: bool,
+        batch: bool,
+    ) -> Result<Vec<String>> {
+        let mut argv = vec!["ssh".to_string()];
+        argv.extend(self.options(batch));
+        if tty {
+            argv.push("-t".into());
+        }
+        argv.push(self.destination(node)?);
+        if !remote.is_empty() {
+            argv.push("--".into());
+            argv.extend(remote.iter().cloned());
+        }
+        Ok(argv)
+    }
+
+    /// `scp -r [options] FILES user@address:DIR`.
+    pub fn scp_argv(
+        &self,
+        node: &Node,
+        files: &[PathBuf],
+        remote_dir: &str,
+    ) -> Result<Vec<String>> {
+        let mut argv = vec!["scp".to_string(), "-r".into(), "-q".into()];
+        argv.extend(self.options(true));
+        argv.extend(files.iter().map(|f| f.display().to_string()));
+        argv.push(format!("{}:{remote_dir}", self.destination(node)?));
+        Ok(argv)
+    }
+}
+
+/// A process from an argv built above.
+pub fn process(argv: &[String], what: &str) -> Process {
+    Process::new(&argv[0], what).args(&argv[1..])
+}
+
+/// Shell quoting for printing commands (`--dry-run`).
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=,+%".contains(&b))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
