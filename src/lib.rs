@@ -18,6 +18,7 @@ pub mod output;
 pub mod pki;
 pub mod process;
 pub mod prompt;
+pub mod rebuild;
 pub mod remote;
 pub mod render;
 pub mod repo;

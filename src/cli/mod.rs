@@ -6,6 +6,7 @@ mod certs;
 mod completions;
 mod deploy;
 mod info;
+mod rebuild;
 mod render;
 mod secrets;
 mod show;
@@ -85,6 +86,8 @@ pub enum Command {
     Info(info::Args),
     /// Reach nodes by name or by the allocation they run; run commands on many
     Ssh(ssh::Args),
+    /// Roll configuration out to nodes: drain, switch, check, one batch at a time
+    Rebuild(rebuild::Args),
     /// Print shell completions
     Completions(completions::Args),
 }
@@ -136,6 +139,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Info(args) => info::run(ctx, args).await,
         Command::Ssh(args) => ssh::run(ctx, args).await,
+        Command::Rebuild(args) => rebuild::run(ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

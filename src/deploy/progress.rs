@@ -27,7 +27,12 @@ impl Progress {
     }
 
     pub fn job(&self, env: &str, job: &str) -> JobLine {
-        let prefix = format!("{env}/{job}");
+        self.line(&format!("{env}/{job}"))
+    }
+
+    /// A progress line for anything (a node being rebuilt).
+    pub fn line(&self, prefix: &str) -> JobLine {
+        let prefix = prefix.to_string();
         let bar = match self {
             Progress::Bars(multi) => {
                 let bar = multi.add(ProgressBar::new_spinner());

@@ -183,6 +183,33 @@ impl NomadClient {
     pub async fn nodes(&self) -> Result<Vec<NodeStub>, NomadError> {
         self.get("/v1/nodes", &[]).await.map(|(n, _)| n)
     }
+
+    pub async fn node(&self, id: &str) -> Result<NodeStub, NomadError> {
+        let path = format!("/v1/node/{}", seg(id));
+        self.get(&path, &[]).await.map(|(n, _)| n)
+    }
+
+    /// Starts draining a node (its allocations move elsewhere within `deadline`); the node
+    /// stays ineligible until [`Self::set_eligibility`].
+    pub async fn drain_node(&self, id: &str, deadline: Duration) -> Result<Value, NomadError> {
+        let path = format!("/v1/node/{}/drain", seg(id));
+        let body = json!({
+            "DrainSpec": { "Deadline": deadline.as_nanos() as u64, "IgnoreSystemJobs": false },
+            "MarkEligible": false,
+        });
+        self.write(Method::POST, &path, &[], Some(&body), true)
+            .await
+    }
+
+    pub async fn set_eligibility(&self, id: &str, eligible: bool) -> Result<Value, NomadError> {
+        let path = format!("/v1/node/{}/eligibility", seg(id));
+        let body = json!({
+            "NodeID": id,
+            "Eligibility": if eligible { "eligible" } else { "ineligible" },
+        });
+        self.write(Method::POST, &path, &[], Some(&body), true)
+            .await
+    }
 }
 
 fn id_and_namespace(job: &Value) -> (String, String) {

@@ -4,6 +4,7 @@
 
 pub mod large_cluster;
 pub mod moto;
+pub mod nodes;
 pub mod sshd;
 pub mod tf_provider;
 pub mod tf_schema;

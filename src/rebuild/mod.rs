@@ -1,0 +1,288 @@
+//! Rolling configuration out to nodes: at most `max_unavailable` at a time, each one waited
+//! for over SSH, drained from Nomad when it is a client, switched, checked for life and
+//! health, and made eligible again; the roll stops at the first failure unless told not to.
+
+pub mod strategy;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::deploy::Progress;
+use crate::inventory::Node;
+use crate::nomad::NomadClient;
+use crate::process::Process;
+use crate::remote::Ssh;
+use strategy::{Step, Strategy};
+
+/// Lines of output kept per node for the summary.
+const TAIL: usize = 15;
+
+#[derive(Debug, Clone)]
+pub struct RollOptions {
+    /// Nodes rebuilt at once (bounded by `max_unavailable`).
+    pub parallel: usize,
+    pub max_unavailable: usize,
+    pub delay: Duration,
+    pub keep_going: bool,
+    pub drain_deadline: Duration,
+    /// How long to wait for a node's SSH port, before and after the switch.
+    pub ssh_wait: Duration,
+    pub health_check: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Done,
+    Failed,
+    /// The node stopped answering SSH after the switch.
+    Unreachable,
+    /// Not attempted: the roll stopped before it.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeOutcome {
+    pub node: String,
+    pub status: NodeStatus,
+    /// The phase that failed (`ssh`, `drain`, `switch`, `alive`, `health`, `eligible`).
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    pub seconds: f64,
+    pub tail: Vec<String>,
+}
+
+struct Rollout<'a> {
+    ssh: &'a Ssh,
+    strategy: &'a dyn Strategy,
+    nomad: Option<&'a NomadClient>,
+    options: &'a RollOptions,
+    progress: &'a Progress,
+}
+
+struct NodeRun {
+    tail: VecDeque<String>,
+}
+
+impl NodeRun {
+    fn keep(&mut self, text: &str) {
+        for line in text.lines() {
+            if self.tail.len() == TAIL {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.to_string());
+        }
+    }
+}
+
+type PhaseResult = Result<(), (&'static str, String)>;
+
+impl Rollout<'_> {
+    async fn ssh_alive(&self, node: &Node, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(argv) = self.ssh.argv(node, &["true".into()], false, true) {
+                let ok = crate::remote::process(&argv, "ssh")
+                    .timeout(Duration::from_secs(15))
+                    .capture()
+                    .await
+                    .is_ok_and(|c| c.status.success());
+                if ok {
+                    return true;
+                }
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_secs(2).min(wait)).await;
+        }
+    }
+
+    async fn run_step(&self, step: &Step, run: &mut NodeRun) -> Result<(), String> {
+        let mut process = Process::new(&step.argv[0], step.argv[0].clone()).args(&step.argv[1..]);
+        for (k, v) in &step.env {
+            process = process.env(k, v);
+        }
+        let captured = process.capture().await.map_err(|e| e.to_string())?;
+        run.keep(&captured.stdout_text());
+        run.keep(&captured.stderr_text());
+        if captured.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{}` failed ({})",
+                step.argv.join(" "),
+                crate::process::describe_status(captured.status)
+            ))
+        }
+    }
+
+    /// Drains a Nomad client and waits until nothing of it runs there any more.
+    async fn drain(&self, node: &Node, nomad: &NomadClient, id: &str) -> Result<(), String> {
+        nomad
+            .drain_node(id, self.options.drain_deadline)
+            .await
+            .map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + self.options.drain_deadline + Duration::from_secs(30);
+        loop {
+            let allocations = nomad.allocations("*").await.map_err(|e| e.to_string())?;
+            let left = allocations
+                .iter()
+                .filter(|a| {
+                    a.node_id == id && a.desired_status == "run" && a.client_status == "running"
+                })
+                .count();
+            if left == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{left} allocation(s) still on {} after the drain deadline",
+                    node.name
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn rebuild(&self, node: &Node, run: &mut NodeRun) -> PhaseResult {
+        let line = self.progress.line(&node.name);
+        line.set("waiting for ssh");
+        if !self.ssh_alive(node, self.options.ssh_wait).await {
+            return Err(("ssh", format!("{} does not answer ssh", node.name)));
+        }
+        let nomad_id = match (self.nomad, &node.nomad) {
+            (Some(nomad), Some(n)) if node.role == "client" => Some((nomad, n.id.clone())),
+            _ => None,
+        };
+        if let Some((nomad, id)) = &nomad_id {
+            line.set("draining");
+            self.drain(node, nomad, id)
+                .await
+                .map_err(|e| ("drain", e))?;
+        }
+        line.set("switching");
+        let steps = self
+            .strategy
+            .steps(node, self.ssh)
+            .map_err(|e| ("switch", e.to_string()))?;
+        for step in &steps {
+            self.run_step(step, run).await.map_err(|e| ("switch", e))?;
+        }
+        line.set("checking it is alive");
+        if !self.ssh_alive(node, self.options.ssh_wait).await {
+            return Err((
+                "alive",
+                format!("{} STOPPED ANSWERING SSH after the switch: check its console; the roll is stopped", node.name),
+            ));
+        }
+        if let Some(check) = &self.options.health_check {
+            line.set("health check");
+            let argv = self
+                .ssh
+                .argv(node, std::slice::from_ref(check), false, true)
+                .map_err(|e| ("health", e.to_string()))?;
+            let step = Step {
+                argv,
+                env: Vec::new(),
+            };
+            self.run_step(&step, run)
+                .await
+                .map_err(|e| ("health", format!("health check failed: {e}")))?;
+        }
+        if let Some((nomad, id)) = &nomad_id {
+            line.set("marking eligible");
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                match nomad.node(id).await {
+                    Ok(n) if n.status == "ready" => break,
+                    _ if Instant::now() >= deadline => {
+                        return Err(("eligible", format!("Nomad node {} is not ready", node.name)))
+                    }
+                    _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            }
+            nomad
+                .set_eligibility(id, true)
+                .await
+                .map_err(|e| ("eligible", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn node(&self, node: &Node) -> NodeOutcome {
+        let started = Instant::now();
+        let mut run = NodeRun {
+            tail: VecDeque::new(),
+        };
+        let result = self.rebuild(node, &mut run).await;
+        let line = self.progress.line(&node.name);
+        let (status, phase, message) = match result {
+            Ok(()) => (NodeStatus::Done, None, None),
+            Err(("alive", message)) => (
+                NodeStatus::Unreachable,
+                Some("alive".to_string()),
+                Some(message),
+            ),
+            Err((phase, message)) => (NodeStatus::Failed, Some(phase.to_string()), Some(message)),
+        };
+        line.finish(match status {
+            NodeStatus::Done => "done",
+            NodeStatus::Unreachable => "UNREACHABLE after the switch",
+            _ => "failed",
+        });
+        NodeOutcome {
+            node: node.name.clone(),
+            status,
+            phase,
+            message,
+            seconds: started.elapsed().as_secs_f64(),
+            tail: run.tail.into_iter().collect(),
+        }
+    }
+}
+
+/// Rolls `strategy` out over `nodes`, in order, in batches.
+pub async fn roll(
+    nodes: &[&Node],
+    strategy: &dyn Strategy,
+    ssh: &Ssh,
+    nomad: Option<&NomadClient>,
+    options: &RollOptions,
+    progress: &Progress,
+) -> Vec<NodeOutcome> {
+    let rollout = Rollout {
+        ssh,
+        strategy,
+        nomad,
+        options,
+        progress,
+    };
+    let batch = options.parallel.min(options.max_unavailable).max(1);
+    let mut outcomes = Vec::new();
+    let mut stop = false;
+    for (i, chunk) in nodes.chunks(batch).enumerate() {
+        if stop {
+            outcomes.extend(chunk.iter().map(|n| NodeOutcome {
+                node: n.name.clone(),
+                status: NodeStatus::Skipped,
+                phase: None,
+                message: None,
+                seconds: 0.0,
+                tail: Vec::new(),
+            }));
+            continue;
+        }
+        if i > 0 && !options.delay.is_zero() {
+            tokio::time::sleep(options.delay).await;
+        }
+        let results = futures::future::join_all(chunk.iter().map(|n| rollout.node(n))).await;
+        let unreachable = results.iter().any(|r| r.status == NodeStatus::Unreachable);
+        let failed = results.iter().any(|r| r.status != NodeStatus::Done);
+        stop = unreachable || (failed && !options.keep_going);
+        outcomes.extend(results);
+    }
+    outcomes
+}
