@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod bootstrap;
 pub mod cli;
+pub mod consul;
 pub mod context;
 pub mod deploy;
 pub mod ecs;

@@ -319,3 +319,46 @@ async fn bad_input_is_refused_before_anything_is_created() {
         "a key was created although the bucket was refused"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ami_copied_without_write_is_found_again_not_copied_twice() {
+    let moto = Moto::start();
+    let repo = prepared_example(&moto).await;
+    let first = json(&bootstrap(&repo, &moto, &["--yes"]).success());
+    let copied = first["outcome"]["amis"][0][1].as_str().unwrap().to_string();
+    assert!(
+        repo.read(CLUSTER).contains(MISSING_AMI),
+        "nothing is written without --write"
+    );
+
+    // The cluster file still names the missing image: the earlier copy is found, not redone.
+    moto.start_recording().await;
+    let second = json(&bootstrap(&repo, &moto, &["--yes"]).success());
+    assert_eq!(second["applied"], false, "{second:#}");
+    let ami = second["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"] == "ami" && f["region"] == "us-east-2")
+        .unwrap()
+        .clone();
+    assert_eq!(ami["status"], "manual", "{ami:#}");
+    assert!(
+        ami["details"][0].as_str().unwrap().contains(&copied),
+        "{ami:#}"
+    );
+    assert_eq!(moto.recorded_writes().await, Vec::<String>::new());
+
+    // --write records it, still without a write call to AWS.
+    let third = json(&bootstrap(&repo, &moto, &["--yes", "--write"]).success());
+    assert_eq!(third["written"], true, "{third:#}");
+    let cluster = repo.read(CLUSTER);
+    assert!(
+        cluster.contains(&copied) && !cluster.contains(MISSING_AMI),
+        "{cluster}"
+    );
+    assert_eq!(moto.recorded_writes().await, Vec::<String>::new());
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config("us-east-2").await);
+    let own = ec2.describe_images().owners("self").send().await.unwrap();
+    assert_eq!(own.images().len(), 1, "one copy in all");
+}

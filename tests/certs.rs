@@ -182,11 +182,9 @@ async fn the_pki_verifies_with_openssl_and_nothing_is_in_the_clear() {
             "{} holds a secret",
             file.display()
         );
-        if file.extension().is_some_and(|e| e == "enc") {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", file.display());
-        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
     }
 
     // `secrets list` shows names and kinds, never values.

@@ -87,18 +87,7 @@ async fn a_failing_health_gate_stops_the_roll() {
 
     // --keep-going continues past the failure.
     std::fs::remove_file(&log).unwrap();
-    let out = cluster
-        .opsctl(&[
-            "-o",
-            "json",
-            "rebuild",
-            "--yes",
-            "--keep-going",
-            "--ssh-wait",
-            "10s",
-        ])
-        .assert()
-        .code(1);
+    let out = keep_going(&cluster, "10s").assert().code(1);
     assert_eq!(statuses(&json(&out))[2], ("node-03".into(), "done".into()));
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
@@ -123,19 +112,7 @@ async fn a_node_that_stops_answering_stops_the_roll_even_with_keep_going() {
     let pid_file = cluster.sshd.dir.path().join("sshd.pid");
     let kill = format!("kill $(cat {})", pid_file.display());
     command_strategy(&cluster, "nobody", Some(&kill));
-    let out = cluster
-        .opsctl(&[
-            "-o",
-            "json",
-            "rebuild",
-            "--yes",
-            "--keep-going",
-            "--ssh-wait",
-            "3s",
-        ])
-        .assert()
-        .code(1);
-    let report = json(&out);
+    let report = json(&keep_going(&cluster, "3s").assert().code(1));
     assert_eq!(
         statuses(&report),
         [
@@ -165,6 +142,40 @@ async fn nomad_clients_are_drained_and_made_eligible_again() {
             "TaskGroups": [{"Name": "web", "Count": 3, "Tasks": [{"Name": "t", "Driver": "docker", "Config": {"image": "x"}}]}]
         }),
     );
+    let ids: Vec<String> = ["node-01", "node-02"]
+        .iter()
+        .map(|name| {
+            sim.nodes().iter().find(|n| n["Name"] == *name).unwrap()["ID"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+
+    // The dry run spells out the Nomad calls around the switch, and sends none of them.
+    let mut cmd = cluster.opsctl(&["-o", "json", "rebuild", "--dry-run", "--ssh-wait", "10s"]);
+    cmd.env("NOMAD_ADDR", sim.address());
+    let plan = json(&cmd.assert().success());
+    let first = &plan["nodes"][0];
+    assert_eq!(first["drain"], true, "{first:#}");
+    assert!(
+        first["before"][1].as_str().unwrap().starts_with(&format!(
+            "POST {}/v1/node/{}/drain ",
+            sim.address(),
+            ids[0]
+        )),
+        "{first:#}"
+    );
+    let after = first["after"].to_string();
+    assert!(
+        after.contains(&format!("/v1/node/{}/eligibility", ids[0])),
+        "{after}"
+    );
+    assert!(!sim
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path.starts_with("/v1/node/")));
+
     let mut cmd = cluster.opsctl(&["-o", "json", "rebuild", "--yes", "--ssh-wait", "10s"]);
     cmd.env("NOMAD_ADDR", sim.address());
     let out = cmd.assert().success();
@@ -189,13 +200,126 @@ async fn nomad_clients_are_drained_and_made_eligible_again() {
             .any(|r| r.method == "POST" && r.path == format!("/v1/node/{id}/eligibility")));
         assert_eq!(node["SchedulingEligibility"], "eligible", "{node:#}");
     }
-    // Nothing of the job runs on a node while it is rebuilt: allocations moved off.
-    let running_on_cluster = sim
-        .allocations("staging", "web")
-        .iter()
-        .filter(|a| a["ClientStatus"] == "running" && a["NodeName"] != "client-0")
-        .count();
-    assert!(running_on_cluster < 3);
+    // One node at a time: node-01 is drained, back in service, and only then node-02 drained.
+    let at = |path: String| {
+        requests
+            .iter()
+            .position(|r| r.method == "POST" && r.path == path)
+            .unwrap_or_else(|| panic!("no POST {path}"))
+    };
+    let order = [
+        at(format!("/v1/node/{}/drain", ids[0])),
+        at(format!("/v1/node/{}/eligibility", ids[0])),
+        at(format!("/v1/node/{}/drain", ids[1])),
+        at(format!("/v1/node/{}/eligibility", ids[1])),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+/// A roll over every node that goes on past failures, waiting `ssh_wait` for each gate.
+fn keep_going(cluster: &Cluster, ssh_wait: &str) -> assert_cmd::Command {
+    cluster.opsctl(&[
+        "-o",
+        "json",
+        "rebuild",
+        "--yes",
+        "--keep-going",
+        "--ssh-wait",
+        ssh_wait,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_node_must_rejoin_the_nomad_servers() {
+    let cluster = cluster(2, 0).await;
+    command_strategy(&cluster, "nobody", None);
+    let sim = Sim::start();
+    let ip = |name: &str| {
+        cluster
+            .nodes
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .clone()
+    };
+    sim.add_server("core-1", &ip("core-1"), "alive");
+    sim.add_server("core-2", &ip("core-2"), "failed");
+    let mut cmd = keep_going(&cluster, "3s");
+    cmd.env("NOMAD_ADDR", sim.address());
+    let report = json(&cmd.assert().code(1));
+    assert_eq!(
+        statuses(&report),
+        [
+            ("core-1".into(), "done".into()),
+            ("core-2".into(), "failed".into())
+        ]
+    );
+    assert_eq!(report["nodes"][1]["phase"], "health");
+    assert_eq!(
+        report["nodes"][1]["message"],
+        "Nomad server core-2.global is failed after the switch"
+    );
+}
+
+/// A Consul agent's `/v1/health/node/:node`, with the checks each node reports.
+async fn consul(
+    checks: Vec<(&'static str, &'static str)>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::extract::{Path, State};
+    let checks: std::sync::Arc<Vec<(&'static str, &'static str)>> = std::sync::Arc::new(checks);
+    let app = axum::Router::new()
+        .route(
+            "/v1/health/node/:node",
+            axum::routing::get(
+                |State(checks): State<std::sync::Arc<Vec<(&'static str, &'static str)>>>,
+                 Path(node): Path<String>| async move {
+                    let list: Vec<Value> = checks
+                        .iter()
+                        .filter(|(n, _)| *n == node)
+                        .map(|(_, status)| {
+                            serde_json::json!({"Node": node, "CheckID": "serfHealth", "Name": "Serf Health Status", "Status": status, "Output": ""})
+                        })
+                        .collect();
+                    axum::Json(list)
+                },
+            ),
+        )
+        .with_state(checks);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (address, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consul_checks_gate_every_node() {
+    let cluster = cluster(0, 3).await;
+    command_strategy(&cluster, "nobody", None);
+    // node-03 is unknown to Consul.
+    let (address, server) = consul(vec![("node-01", "passing"), ("node-02", "critical")]).await;
+    let mut cmd = keep_going(&cluster, "3s");
+    cmd.env("CONSUL_HTTP_ADDR", &address);
+    let report = json(&cmd.assert().code(1));
+    server.abort();
+    assert_eq!(
+        statuses(&report),
+        [
+            ("node-01".into(), "done".into()),
+            ("node-02".into(), "failed".into()),
+            ("node-03".into(), "failed".into())
+        ]
+    );
+    assert_eq!(
+        report["nodes"][1]["message"],
+        "Consul on node-02: Serf Health Status is critical"
+    );
+    assert_eq!(
+        report["nodes"][2]["message"],
+        "node-03 is not registered in Consul"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

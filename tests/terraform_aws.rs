@@ -205,19 +205,71 @@ fn regions_with_fewer_than_three_azs_are_refused() {
         "us-east-2".into(),
         vec!["us-east-2a".into(), "us-east-2b".into()],
     );
+    let error = network_error(&cluster);
+    assert!(
+        error.contains(
+            "region us-east-2: [aws].azs lists 2 availability zone(s) (us-east-2a, us-east-2b)"
+        ),
+        "{error}"
+    );
+}
+
+fn network_error(cluster: &Cluster) -> String {
+    let backend = Backend::new(cluster, Version::new(1, 11, 4), Endpoints::default());
+    futures::executor::block_on(render_workspace(
+        &AwsProvider,
+        cluster,
+        &backend,
+        Workspace::Network,
+        None,
+    ))
+    .unwrap_err()
+    .to_string()
+}
+
+#[test]
+fn a_client_region_with_two_zones_is_refused_without_being_listed() {
+    let mut cluster = example();
+    cluster.clients[0].region = "us-west-1".into();
+    cluster
+        .aws
+        .as_mut()
+        .unwrap()
+        .amis
+        .insert("us-west-1".into(), "ami-0a1b2c3d4e5f60718".into());
+    assert_eq!(
+        network_error(&cluster),
+        "region us-west-1: the region offers 2 availability zone(s) (us-west-1a, us-west-1b); opsctl needs at least 3 to spread nodes: use another region"
+    );
+}
+
+#[test]
+fn a_region_of_unknown_zones_must_list_them() {
+    let mut cluster = example();
+    cluster.clients[0].region = "xx-north-9".into();
+    assert!(network_error(&cluster).starts_with(
+        "opsctl does not know the availability zones of xx-north-9: list them in [aws].azs"
+    ));
+}
+
+#[test]
+fn zones_closed_to_new_accounts_are_not_used() {
+    let mut cluster = example();
+    cluster.clients[0].region = "ap-northeast-1".into();
     let backend = Backend::new(&cluster, Version::new(1, 11, 4), Endpoints::default());
-    let error = futures::executor::block_on(render_workspace(
+    let network = futures::executor::block_on(render_workspace(
         &AwsProvider,
         &cluster,
         &backend,
         Workspace::Network,
         None,
     ))
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    let text = String::from_utf8(network.to_bytes()).unwrap();
+    assert!(text.contains("ap-northeast-1d"), "no 1d subnet");
     assert!(
-        error.contains("region us-east-2 offers 2 availability zone(s)"),
-        "{error}"
+        !text.contains("ap-northeast-1b"),
+        "1b is closed to new accounts"
     );
 }
 

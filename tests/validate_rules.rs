@@ -204,6 +204,32 @@ fn port_block_lies_in_the_unprivileged_range() {
 }
 
 #[test]
+fn port_block_below_1024_is_refused() {
+    let repo = ExampleRepo::new();
+    repo.edit(STAGING, "port_base = 1035", "port_base = 80");
+    assert_problem(
+        &problems(&repo),
+        STAGING,
+        Some("port_base"),
+        Some((4, 1)),
+        "port block 80..=90 must lie within 1024..=65535",
+    );
+}
+
+#[test]
+fn a_port_base_near_the_integer_limit_is_a_problem_not_an_overflow() {
+    let repo = ExampleRepo::new();
+    repo.edit(STAGING, "port_base = 1035", "port_base = 4294967290");
+    assert_problem(
+        &problems(&repo),
+        STAGING,
+        Some("port_base"),
+        Some((4, 1)),
+        "port block 4294967290..=4294967294 must lie within 1024..=65535",
+    );
+}
+
+#[test]
 fn port_blocks_never_overlap() {
     let repo = ExampleRepo::new();
     repo.edit(STAGING, "port_base = 1035", "port_base = 1030");

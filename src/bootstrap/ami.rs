@@ -13,6 +13,47 @@ pub struct AmiPlan {
     pub finding: Finding,
     pub region: String,
     copy_from: Option<(String, String)>,
+    /// A copy made by an earlier run that the cluster file does not name yet.
+    pub earlier_copy: Option<String>,
+}
+
+/// The name opsctl gives the image it copies into `region`.
+fn copy_name(cluster: &str, region: &str) -> String {
+    format!("opsctl-{cluster}-{region}")
+}
+
+/// An image this account already copied into `region` for the cluster (a run without
+/// `--write` leaves the cluster file naming the missing image; copying again would fail with
+/// `InvalidAMIName.Duplicate`).
+async fn earlier_copy(cluster: &str, region: &str) -> Result<Option<String>> {
+    let client = Client::new(&crate::aws::config(region).await);
+    let out = client
+        .describe_images()
+        .owners("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("name")
+                .values(copy_name(cluster, region))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            Error::failed(format!(
+                "looking for an earlier copy of the AMI in {region}: {}",
+                error_text(&e)
+            ))
+        })?;
+    Ok(out
+        .images()
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.state(),
+                Some(ImageState::Available) | Some(ImageState::Pending)
+            )
+        })
+        .find_map(|i| i.image_id().map(str::to_string)))
 }
 
 /// Whether `ami` exists and is available in `region`.
@@ -71,6 +112,21 @@ pub async fn inspect(repo: &Repo) -> Result<Vec<AmiPlan>> {
         let mut finding = Finding::new("ami", ami.clone(), &region);
         let mut copy_from = None;
         if !ok {
+            if let Some(id) = earlier_copy(&repo.cluster.name, &region).await? {
+                finding.needs(
+                    Status::Manual,
+                    format!(
+                        "copied earlier as {id}: set [aws].amis.{region} = \"{id}\" (or run with --write)"
+                    ),
+                );
+                plans.push(AmiPlan {
+                    finding,
+                    region,
+                    copy_from: None,
+                    earlier_copy: Some(id),
+                });
+                continue;
+            }
             let Some((from_region, from_ami)) = &source else {
                 return Err(Error::invalid(format!(
                     "AMI {ami} is not available in {region} and no other region has its AMI: build and register an image first"
@@ -86,6 +142,7 @@ pub async fn inspect(repo: &Repo) -> Result<Vec<AmiPlan>> {
             finding,
             region,
             copy_from,
+            earlier_copy: None,
         });
     }
     Ok(plans)
@@ -102,7 +159,7 @@ impl AmiPlan {
             .copy_image()
             .source_region(from_region)
             .source_image_id(from_ami)
-            .name(format!("opsctl-{cluster}-{}", self.region))
+            .name(copy_name(cluster, &self.region))
             .description(format!("opsctl: copy of {from_ami} from {from_region}"))
             .encrypted(true)
             .send()

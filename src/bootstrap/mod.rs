@@ -84,6 +84,20 @@ impl Plan {
         (named != Some(arn)).then(|| arn.to_string())
     }
 
+    /// What earlier runs created that the cluster file does not name yet: the key and AMI
+    /// copies (written with `--write`).
+    pub fn unrecorded(&self, repo: &Repo) -> Outcome {
+        Outcome {
+            kms_key: self.unrecorded_key(repo),
+            amis: self
+                .amis
+                .iter()
+                .filter_map(|a| Some((a.region.clone(), a.earlier_copy.clone()?)))
+                .collect(),
+            delegation: None,
+        }
+    }
+
     /// Whether applying would write anything.
     pub fn has_actions(&self) -> bool {
         self.findings()

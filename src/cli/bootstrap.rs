@@ -97,11 +97,8 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     };
     if args.dry_run || !plan.has_actions() {
         if args.write && !args.dry_run {
-            if let Some(arn) = plan.unrecorded_key(&repo) {
-                let outcome = Outcome {
-                    kms_key: Some(arn),
-                    ..Outcome::default()
-                };
+            let outcome = plan.unrecorded(&repo);
+            if outcome.kms_key.is_some() || !outcome.amis.is_empty() {
                 report.written = bootstrap::write_back(&repo, &outcome)?;
                 report.outcome = Some(outcome);
             }
@@ -124,9 +121,11 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         return Err(Error::failed("cancelled; nothing was changed"));
     }
     let mut outcome = bootstrap::apply(&repo, &plan).await?;
+    let unrecorded = plan.unrecorded(&repo);
     if outcome.kms_key.is_none() {
-        outcome.kms_key = plan.unrecorded_key(&repo);
+        outcome.kms_key = unrecorded.kms_key;
     }
+    outcome.amis.extend(unrecorded.amis);
     report.applied = true;
     if args.write {
         report.written = bootstrap::write_back(&repo, &outcome)?;

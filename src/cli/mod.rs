@@ -95,10 +95,12 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colour is decided first: logging follows `--no-color` too.
+    let style = Style::detect(cli.global.no_color);
     init_logging(&cli.global);
     let output = Output {
         format: cli.global.output,
-        style: Style::detect(cli.global.no_color),
+        style,
         quiet: cli.global.quiet,
     };
     let ctx = Context {
@@ -155,8 +157,18 @@ fn init_logging(global: &GlobalArgs) {
             _ => "trace",
         }
     };
+    // Dependencies stay at `info` at most: the AWS SDK's and hyper's traces carry request
+    // headers (session tokens among them). `OPSCTL_LOG` or `RUST_LOG` open them up explicitly.
+    let dependencies = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        _ => "info",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSCTL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("opsctl={level},{level}")));
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("opsctl={level},{dependencies}"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

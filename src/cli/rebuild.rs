@@ -52,12 +52,19 @@ struct DryRun {
     nodes: Vec<PlannedNode>,
 }
 
+/// What a rebuild of one node would do, in order: Nomad calls before, the local commands of
+/// the strategy, then the gates and Nomad calls after.
 #[derive(Serialize)]
 struct PlannedNode {
     node: String,
     drain: bool,
+    /// API calls before the switch (the drain and the wait for allocations to move).
+    before: Vec<String>,
+    /// The strategy's local commands, exactly as they would run.
     commands: Vec<String>,
     health_check: Option<String>,
+    /// The gates after the switch and the calls that return the node to service.
+    after: Vec<String>,
 }
 
 impl Report for DryRun {
@@ -65,19 +72,84 @@ impl Report for DryRun {
         let mut out = String::new();
         for node in &self.nodes {
             out.push_str(&style.bold(&format!("{}:\n", node.node)));
-            if node.drain {
-                out.push_str("  # drain the Nomad node, wait for its allocations to move\n");
-            }
-            for command in &node.commands {
-                out.push_str(&format!("  {command}\n"));
-            }
-            if let Some(check) = &node.health_check {
-                out.push_str(&format!("  # health check over ssh: {check}\n"));
+            for line in node.before.iter().chain(&node.commands).chain(&node.after) {
+                out.push_str(&format!("  {line}\n"));
             }
         }
         out.push_str("dry run: nothing was run\n");
         out
     }
+}
+
+/// The dry-run lines of one node: what `rebuild::roll` does, spelled out.
+fn plan_node(
+    node: &Node,
+    strategy: &dyn strategy::Strategy,
+    ssh: &Ssh,
+    nomad: Option<&crate::nomad::NomadClient>,
+    options: &RollOptions,
+) -> crate::Result<PlannedNode> {
+    let wait = humantime::format_duration(options.ssh_wait);
+    let alive = format!(
+        "ssh {} true   # until it answers, at most {wait}",
+        node.name
+    );
+    let mut before = vec![alive.clone()];
+    let mut after = vec![alive];
+    let nomad_node = nomad.zip(node.nomad.as_ref());
+    let drain = node.role == "client" && nomad_node.is_some();
+    if let (true, Some((nomad, n))) = (drain, nomad_node) {
+        let base = nomad.address();
+        before.push(format!(
+            "POST {base}/v1/node/{}/drain {{\"DrainSpec\":{{\"Deadline\":{}}},\"MarkEligible\":false}}",
+            n.id,
+            options.drain_deadline.as_nanos()
+        ));
+        before.push(format!(
+            "GET {base}/v1/allocations?namespace=*   # until none runs on {}",
+            n.id
+        ));
+    }
+    if let Some(check) = &options.health_check {
+        after.push(
+            ssh.argv(node, std::slice::from_ref(check), false, true)?
+                .join(" "),
+        );
+    }
+    if let (Some(nomad), "core") = (nomad, node.role.as_str()) {
+        after.push(format!(
+            "GET {}/v1/agent/members   # until {} is alive",
+            nomad.address(),
+            node.name
+        ));
+    }
+    if let Some(consul) = &options.consul {
+        after.push(format!(
+            "GET {}/v1/health/node/{}   # until every check passes",
+            consul.address(),
+            node.name
+        ));
+    }
+    if let (true, Some((nomad, n))) = (drain, nomad_node) {
+        let base = nomad.address();
+        after.push(format!("GET {base}/v1/node/{}   # until ready", n.id));
+        after.push(format!(
+            "POST {base}/v1/node/{}/eligibility {{\"Eligibility\":\"eligible\"}}",
+            n.id
+        ));
+    }
+    Ok(PlannedNode {
+        node: node.name.clone(),
+        drain,
+        before,
+        commands: strategy
+            .steps(node, ssh)?
+            .iter()
+            .map(|s| s.display())
+            .collect(),
+        health_check: options.health_check.clone(),
+        after,
+    })
 }
 
 #[derive(Serialize)]
@@ -160,36 +232,14 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
     let nodes: Vec<&Node> = match args.on.as_ref().or(args.only.as_ref()) {
         Some(spec) => inventory::select(&inventory, &Selector::parse_list(spec)?)?,
-        None => inventory.nodes.iter().collect(),
+        None => inventory.running(),
     };
     if nodes.is_empty() {
-        return Err(Error::invalid("no nodes are tagged with this cluster"));
+        return Err(Error::invalid(
+            "no running instance is tagged with this cluster",
+        ));
     }
     let nomad = nomad.filter(|_| inventory.nomad_error.is_none());
-    if args.dry_run {
-        let mut planned = Vec::new();
-        for node in &nodes {
-            planned.push(PlannedNode {
-                node: node.name.clone(),
-                drain: nomad.is_some() && node.role == "client" && node.nomad.is_some(),
-                commands: strategy
-                    .steps(node, &ssh)?
-                    .iter()
-                    .map(|s| s.display())
-                    .collect(),
-                health_check: settings.health_check.clone(),
-            });
-        }
-        ctx.output.emit(&DryRun { nodes: planned })?;
-        return Ok(Exit::Success);
-    }
-    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    if !crate::prompt::confirm(
-        &format!("Rebuild {} node(s): {}?", nodes.len(), names.join(", ")),
-        ctx.yes,
-    )? {
-        return Err(Error::failed("cancelled; nothing was changed"));
-    }
     let drain_deadline = settings
         .drain_deadline
         .as_deref()
@@ -205,7 +255,23 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         drain_deadline,
         ssh_wait: args.ssh_wait,
         health_check: settings.health_check.clone(),
+        consul: crate::consul::ConsulClient::from_settings(settings.consul.as_deref())?,
     };
+    if args.dry_run {
+        let planned = nodes
+            .iter()
+            .map(|node| plan_node(node, strategy.as_ref(), &ssh, nomad.as_ref(), &options))
+            .collect::<crate::Result<Vec<_>>>()?;
+        ctx.output.emit(&DryRun { nodes: planned })?;
+        return Ok(Exit::Success);
+    }
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    if !crate::prompt::confirm(
+        &format!("Rebuild {} node(s): {}?", nodes.len(), names.join(", ")),
+        ctx.yes,
+    )? {
+        return Err(Error::failed("cancelled; nothing was changed"));
+    }
     let outcomes = rebuild::roll(
         &nodes,
         strategy.as_ref(),

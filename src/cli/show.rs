@@ -145,7 +145,7 @@ impl EnvSummary {
             target: env.target,
             ports: env
                 .port_range()
-                .map(|r| format!("{}-{}", r.start, r.end - 1)),
+                .map(|r| format!("{}-{}", r.start, r.end.saturating_sub(1))),
             revisions_from: env.revisions_from.clone(),
             branches: env.branches.clone(),
             revisions: repo

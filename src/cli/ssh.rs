@@ -157,10 +157,12 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         }
         let nodes: Vec<&Node> = match &args.on {
             Some(spec) => inventory::select(&inventory, &Selector::parse_list(spec)?)?,
-            None => inventory.nodes.iter().collect(),
+            None => inventory.running(),
         };
         if nodes.is_empty() {
-            return Err(Error::invalid("no nodes are tagged with this cluster"));
+            return Err(Error::invalid(
+                "no running instance is tagged with this cluster",
+            ));
         }
         let fan = FanOut {
             concurrency: args.parallel.unwrap_or(1).max(1),
@@ -200,8 +202,16 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
                 args.namespace.as_deref(),
             )?;
             let command = if args.command.is_empty() {
+                let data_dir = repo
+                    .cluster
+                    .ssh
+                    .nomad_data_dir
+                    .as_deref()
+                    .unwrap_or("/var/lib/nomad")
+                    .trim_end_matches('/');
                 vec![format!(
-                    "cd /var/lib/nomad/alloc/{allocation} && exec \"${{SHELL:-/bin/sh}}\" -l"
+                    "cd {}/alloc/{allocation} && exec \"${{SHELL:-/bin/sh}}\" -l",
+                    remote::shell_line(&[data_dir.to_string()])
                 )]
             } else {
                 args.command.clone()

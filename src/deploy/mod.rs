@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 pub use diff::format_diff;
 pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
-pub use progress::Progress;
+pub use progress::{JobLine, Progress};
 pub use report::{DeployReport, JobOutcome, JobStatus};
 
 use crate::nomad::NomadClient;

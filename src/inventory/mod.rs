@@ -112,6 +112,12 @@ impl Inventory {
         Ok(inventory)
     }
 
+    /// The nodes a fan-out reaches by default: running instances (stopped ones are listed by
+    /// `info`, and still reachable by naming them).
+    pub fn running(&self) -> Vec<&Node> {
+        self.nodes.iter().filter(|n| n.state == "running").collect()
+    }
+
     /// The node an allocation runs on.
     pub fn node_of_allocation(&self, allocation: &AllocationStub) -> Option<&Node> {
         self.nodes

@@ -180,6 +180,12 @@ impl NomadClient {
             .map(|(a, _)| a)
     }
 
+    pub async fn server_members(&self) -> Result<Vec<ServerMember>, NomadError> {
+        self.get::<ServerMembers>("/v1/agent/members", &[])
+            .await
+            .map(|(m, _)| m.members)
+    }
+
     pub async fn nodes(&self) -> Result<Vec<NodeStub>, NomadError> {
         self.get("/v1/nodes", &[]).await.map(|(n, _)| n)
     }

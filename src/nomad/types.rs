@@ -307,6 +307,27 @@ pub struct NodeStub {
     pub drain: bool,
 }
 
+/// `GET /v1/agent/members`: the gossip pool of Nomad servers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServerMembers {
+    #[serde(deserialize_with = "null_as_default")]
+    pub members: Vec<ServerMember>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServerMember {
+    /// `<node name>.<region>`, as Nomad names servers.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub addr: String,
+    /// `alive`, `leaving`, `left`, `failed`, ...
+    #[serde(deserialize_with = "null_as_default")]
+    pub status: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

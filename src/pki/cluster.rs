@@ -41,7 +41,8 @@ fn read_cert(store: &SecretStore, name: &str) -> Option<String> {
 }
 
 fn write_cert(store: &SecretStore, name: &str, pem: &str) -> Result<()> {
-    crate::fsutil::write_atomic(&cert_path(store, name), pem.as_bytes(), Some(0o644))?;
+    // Public material, yet everything under encrypted/ is 0600 so one rule covers the folder.
+    crate::fsutil::write_atomic(&cert_path(store, name), pem.as_bytes(), Some(0o600))?;
     Ok(())
 }
 

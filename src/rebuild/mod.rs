@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::deploy::Progress;
+use crate::consul::ConsulClient;
+use crate::deploy::{JobLine, Progress};
 use crate::inventory::Node;
 use crate::nomad::NomadClient;
 use crate::process::Process;
@@ -30,6 +31,8 @@ pub struct RollOptions {
     /// How long to wait for a node's SSH port, before and after the switch.
     pub ssh_wait: Duration,
     pub health_check: Option<String>,
+    /// Consul, when reachable: every check of the node must pass after the switch.
+    pub consul: Option<ConsulClient>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,8 +150,48 @@ impl Rollout<'_> {
         }
     }
 
-    async fn rebuild(&self, node: &Node, run: &mut NodeRun) -> PhaseResult {
-        let line = self.progress.line(&node.name);
+    /// Waits until `check` says the node is healthy (`None`) or the SSH wait runs out.
+    async fn settle<F, Fut>(&self, mut check: F) -> Result<(), String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<String>>,
+    {
+        let deadline = Instant::now() + self.options.ssh_wait;
+        loop {
+            let Some(reason) = check().await else {
+                return Ok(());
+            };
+            if Instant::now() >= deadline {
+                return Err(reason);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Nomad's and Consul's view of the node after the switch, where they are reachable: a
+    /// core node must be an alive Nomad server again, and every Consul check must pass.
+    async fn status_gates(&self, node: &Node, line: &JobLine) -> PhaseResult {
+        if let (Some(nomad), "core") = (self.nomad, node.role.as_str()) {
+            line.set("waiting for the Nomad server");
+            self.settle(|| server_status(nomad, node))
+                .await
+                .map_err(|e| ("health", e))?;
+        }
+        if let Some(consul) = &self.options.consul {
+            line.set("waiting for Consul checks");
+            self.settle(|| async {
+                match consul.node_health(&node.name).await {
+                    Ok(checks) => crate::consul::unhealthy(&node.name, &checks),
+                    Err(e) => Some(e.to_string()),
+                }
+            })
+            .await
+            .map_err(|e| ("health", e))?;
+        }
+        Ok(())
+    }
+
+    async fn rebuild(&self, node: &Node, run: &mut NodeRun, line: &JobLine) -> PhaseResult {
         line.set("waiting for ssh");
         if !self.ssh_alive(node, self.options.ssh_wait).await {
             return Err(("ssh", format!("{} does not answer ssh", node.name)));
@@ -192,6 +235,7 @@ impl Rollout<'_> {
                 .await
                 .map_err(|e| ("health", format!("health check failed: {e}")))?;
         }
+        self.status_gates(node, line).await?;
         if let Some((nomad, id)) = &nomad_id {
             line.set("marking eligible");
             let deadline = Instant::now() + Duration::from_secs(120);
@@ -217,8 +261,8 @@ impl Rollout<'_> {
         let mut run = NodeRun {
             tail: VecDeque::new(),
         };
-        let result = self.rebuild(node, &mut run).await;
         let line = self.progress.line(&node.name);
+        let result = self.rebuild(node, &mut run, &line).await;
         let (status, phase, message) = match result {
             Ok(()) => (NodeStatus::Done, None, None),
             Err(("alive", message)) => (
@@ -241,6 +285,29 @@ impl Rollout<'_> {
             seconds: started.elapsed().as_secs_f64(),
             tail: run.tail.into_iter().collect(),
         }
+    }
+}
+
+/// Why the Nomad server on `node` is not an alive member of the server pool, if it is not.
+async fn server_status(nomad: &NomadClient, node: &Node) -> Option<String> {
+    let members = match nomad.server_members().await {
+        Ok(members) => members,
+        Err(e) => return Some(format!("reading Nomad's server members: {e}")),
+    };
+    let own = members.iter().find(|m| {
+        m.name.split('.').next() == Some(node.name.as_str())
+            || Some(m.addr.as_str()) == node.private_ip.as_deref()
+    });
+    match own {
+        Some(m) if m.status == "alive" => None,
+        Some(m) => Some(format!(
+            "Nomad server {} is {} after the switch",
+            m.name, m.status
+        )),
+        None => Some(format!(
+            "{} has not rejoined the Nomad server pool",
+            node.name
+        )),
     }
 }
 

@@ -27,7 +27,12 @@ impl Step {
         let env: String = self
             .env
             .iter()
-            .map(|(k, v)| format!("{k}={} ", crate::remote::shell_line(std::slice::from_ref(v))))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={} ",
+                    crate::remote::shell_line(std::slice::from_ref(v))
+                )
+            })
             .collect();
         format!("{env}{}", crate::remote::shell_line(&self.argv))
     }

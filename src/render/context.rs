@@ -143,7 +143,7 @@ impl Object for EnvObject {
                         ),
                     ));
                 }
-                Ok(Value::from(base + offset))
+                Ok(Value::from(base.saturating_add(offset)))
             }
             "hostname" => {
                 let (job,): (String,) = minijinja::value::from_args(args)?;

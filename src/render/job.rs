@@ -174,7 +174,7 @@ pub fn check_job(file: &str, job: &Value, env: Option<&Environment>) -> Vec<Prob
                     format!(
                         "static port {port} is outside the environment's block {}..={}",
                         range.start,
-                        range.end - 1
+                        range.end.saturating_sub(1)
                     ),
                 ),
                 None => problem(

@@ -45,6 +45,10 @@ pub struct SshSettings {
     /// An ssh_config passed with `-F` (`OPSCTL_SSH_CONFIG` overrides).
     #[serde(default)]
     pub config_file: Option<String>,
+    /// The Nomad clients' `data_dir` (default `/var/lib/nomad`, as bitte sets it): `ssh --job`
+    /// opens its shell in `<data_dir>/alloc/<allocation id>`.
+    #[serde(default)]
+    pub nomad_data_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -77,6 +81,10 @@ pub struct RebuildSettings {
     /// How long draining a Nomad client may take (default `10m`).
     #[serde(default)]
     pub drain_deadline: Option<String>,
+    /// Consul's HTTP address for the health gate (`CONSUL_HTTP_ADDR` overrides it): after the
+    /// switch every check of the node must pass.
+    #[serde(default)]
+    pub consul: Option<String>,
 }
 
 fn default_provider() -> String {
@@ -101,18 +109,46 @@ pub struct AwsSettings {
     #[serde(default)]
     pub admin_cidrs: Vec<String>,
     /// Availability zones per region (at least 3). Rendering works offline, so AZs are
-    /// declared rather than queried; a region not listed uses `<region>a`, `b` and `c`.
+    /// declared rather than queried; a region not listed uses opsctl's table of the zones
+    /// every account has there ([`known_azs`]).
     #[serde(default)]
     pub azs: BTreeMap<String, Vec<String>>,
 }
 
+/// Zone letters that every account has in a region, three at most (opsctl spreads over
+/// three). Names are per account, but these exist in all of them: `ap-northeast-1b` and
+/// `ca-central-1c` are closed to new accounts, and `us-west-1` and `cn-north-1` offer two.
+pub fn known_azs(region: &str) -> Option<&'static [&'static str]> {
+    const ABC: &[&str] = &["a", "b", "c"];
+    Some(match region {
+        "ap-northeast-1" => &["a", "c", "d"],
+        "ca-central-1" => &["a", "b", "d"],
+        "us-west-1" | "cn-north-1" => &["a", "b"],
+        "us-east-1" | "us-east-2" | "us-west-2" | "ca-west-1" | "mx-central-1" | "sa-east-1"
+        | "eu-central-1" | "eu-central-2" | "eu-west-1" | "eu-west-2" | "eu-west-3"
+        | "eu-north-1" | "eu-south-1" | "eu-south-2" | "ap-east-1" | "ap-south-1"
+        | "ap-south-2" | "ap-southeast-1" | "ap-southeast-2" | "ap-southeast-3"
+        | "ap-southeast-4" | "ap-southeast-5" | "ap-southeast-7" | "ap-northeast-2"
+        | "ap-northeast-3" | "me-south-1" | "me-central-1" | "il-central-1" | "af-south-1"
+        | "cn-northwest-1" | "us-gov-west-1" | "us-gov-east-1" => ABC,
+        _ => return None,
+    })
+}
+
 impl AwsSettings {
-    /// The availability zones opsctl spreads over in `region`.
-    pub fn azs_of(&self, region: &str) -> Vec<String> {
-        match self.azs.get(region) {
-            Some(azs) => azs.clone(),
-            None => ["a", "b", "c"].map(|s| format!("{region}{s}")).to_vec(),
+    /// The availability zones opsctl spreads over in `region`: `[aws].azs`, else the
+    /// known zones of the region; a region opsctl does not know must be listed.
+    pub fn azs_of(&self, region: &str) -> Result<Vec<String>, String> {
+        if let Some(azs) = self.azs.get(region) {
+            return Ok(azs.clone());
         }
+        known_azs(region)
+            .map(|letters| letters.iter().map(|l| format!("{region}{l}")).collect())
+            .ok_or_else(|| {
+                format!(
+                    "opsctl does not know the availability zones of {region}: list them in [aws].azs (`aws ec2 describe-availability-zones --region {region}`)"
+                )
+            })
     }
 }
 

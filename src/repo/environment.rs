@@ -93,7 +93,9 @@ impl Environment {
 
     /// Static port range `[start, end)`, when the environment has a block.
     pub fn port_range(&self) -> Option<std::ops::Range<u32>> {
-        self.port_base.map(|base| base..base + self.port_block)
+        // Saturating: a huge `port_base` is reported by validation, never an overflow.
+        self.port_base
+            .map(|base| base..base.saturating_add(self.port_block))
     }
 
     pub fn hostname(&self, job: &str, domain: &str) -> String {

@@ -401,7 +401,7 @@ fn environment_rules(repo: &Repo, problems: &mut Problems) {
         };
 
         if let Some(range) = env.port_range() {
-            let last = range.end - 1;
+            let last = range.end.saturating_sub(1);
             if !PORT_RANGE.contains(&range.start) || !PORT_RANGE.contains(&last) {
                 problems.push(at.problem(
                     &keys(&["port_base"]),
@@ -421,7 +421,7 @@ fn environment_rules(repo: &Repo, problems: &mut Problems) {
                             "port block {}..={last} overlaps environment `{other}` ({}..={})",
                             range.start,
                             other_range.start,
-                            other_range.end - 1
+                            other_range.end.saturating_sub(1)
                         ),
                     ));
                 }

@@ -6,22 +6,32 @@ use std::time::Duration;
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// moto's working folder: its request recording lands here, one per instance, so
+    /// parallel tests never read each other's calls.
+    _dir: tempfile::TempDir,
 }
 
 impl Moto {
     pub fn start() -> Moto {
         let bin = super::require_tool("moto_server", "pip install 'moto[server]'");
+        let dir = tempfile::tempdir().expect("moto's folder");
         // A few tries: the free port can be taken between probing and binding.
         for _ in 0..3 {
             let port = super::free_port();
             let mut child = Command::new(&bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .current_dir(dir.path())
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start moto_server");
             if super::wait_for_port(port, Duration::from_secs(30)) {
-                return Moto { child, port };
+                return Moto {
+                    child,
+                    port,
+                    _dir: dir,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();

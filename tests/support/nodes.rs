@@ -107,6 +107,8 @@ impl Cluster {
         let mut cmd = self.repo.opsctl();
         self.moto.apply(&mut cmd);
         cmd.env("OPSCTL_SSH_CONFIG", &self.config)
+            .env_remove("CONSUL_HTTP_ADDR")
+            .env_remove("CONSUL_HTTP_TOKEN")
             // No Nomad unless a test gives one: a closed port answers at once.
             .env(
                 "NOMAD_ADDR",

@@ -61,11 +61,17 @@ impl<'a> Cx<'a> {
         })?;
         let mut regions = Vec::new();
         for region in cluster.regions() {
-            let azs = aws.azs_of(&region);
+            let azs = aws.azs_of(&region).map_err(Error::invalid)?;
             if azs.len() < crate::repo::MIN_AZS {
+                let source = if aws.azs.contains_key(&region) {
+                    "[aws].azs lists"
+                } else {
+                    "the region offers"
+                };
                 return Err(Error::invalid(format!(
-                    "region {region} offers {} availability zone(s) in [aws].azs; opsctl needs at least {} to spread nodes",
+                    "region {region}: {source} {} availability zone(s) ({}); opsctl needs at least {} to spread nodes: use another region",
                     azs.len(),
+                    azs.join(", "),
                     crate::repo::MIN_AZS
                 )));
             }

@@ -528,6 +528,21 @@ async fn route(
             })
             .await
         }
+        (Method::GET, ["v1", "agent", "members"]) => {
+            read(
+                shared,
+                query,
+                headers,
+                Need::Capability("*".into(), "node-read"),
+                |s| {
+                    Ok((
+                        json!({"ServerName": "sim", "ServerRegion": "global", "ServerDC": "dc1", "Members": s.servers.clone()}),
+                        s.index,
+                    ))
+                },
+            )
+            .await
+        }
         (Method::GET, ["v1", "nodes"]) => {
             read(
                 shared,

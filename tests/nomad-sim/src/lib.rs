@@ -185,6 +185,16 @@ impl Sim {
         id
     }
 
+    /// A Nomad server in the gossip pool, named `<name>.global` as Nomad names them; a status
+    /// other than `alive` models a server that did not rejoin.
+    pub fn add_server(&self, name: &str, address: &str, status: &str) {
+        self.shared.state().servers.push(serde_json::json!({
+            "Name": format!("{name}.global"), "Addr": address, "Port": 4648, "Status": status,
+            "Tags": {"role": "nomad", "region": "global", "dc": "dc1"},
+        }));
+        self.changed();
+    }
+
     /// Future versions of this job get unhealthy allocations (their deployments fail).
     pub fn fail_job(&self, namespace: &str, job_id: &str) {
         self.shared

@@ -75,6 +75,8 @@ pub struct State {
     pub job_deployments: BTreeMap<Key, Vec<String>>,
     pub allocs: BTreeMap<String, AllocRecord>,
     pub nodes: Vec<Value>,
+    /// Server gossip members (`/v1/agent/members`).
+    pub servers: Vec<Value>,
     pub failing: HashSet<Key>,
     pub plan_hooks: Vec<(Key, PlanHook)>,
     pub register_calls: usize,
@@ -177,6 +179,7 @@ impl State {
             job_deployments: BTreeMap::new(),
             allocs: BTreeMap::new(),
             nodes: Vec::new(),
+            servers: Vec::new(),
             failing: HashSet::new(),
             plan_hooks: Vec::new(),
             register_calls: 0,

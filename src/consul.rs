@@ -1,0 +1,121 @@
+//! The little of Consul's HTTP API that opsctl reads: a node's health checks, for the health
+//! gate of `opsctl rebuild`. Address and token follow the consul CLI's conventions
+//! (`CONSUL_HTTP_ADDR`, `CONSUL_HTTP_TOKEN`) over the cluster file.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone)]
+pub struct ConsulClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for ConsulClient {
+    // The token stays out of every debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsulClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One health check of a node, as `/v1/health/node/:node` lists them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Check {
+    pub name: String,
+    #[serde(rename = "CheckID")]
+    pub check_id: String,
+    /// `passing`, `warning` or `critical`.
+    pub status: String,
+    pub output: String,
+}
+
+impl ConsulClient {
+    /// The client for `configured` (the cluster file), unless `CONSUL_HTTP_ADDR` overrides it;
+    /// `None` when neither names an address.
+    pub fn from_settings(configured: Option<&str>) -> Result<Option<Self>> {
+        let address = std::env::var("CONSUL_HTTP_ADDR")
+            .ok()
+            .filter(|a| !a.is_empty())
+            .or_else(|| configured.map(str::to_string));
+        let Some(address) = address else {
+            return Ok(None);
+        };
+        // The consul CLI accepts a bare host:port.
+        let base = if address.contains("://") {
+            address.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{}", address.trim_end_matches('/'))
+        };
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::invalid(format!(
+                "Consul address `{address}` must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("opsctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::failed(format!("Consul client: {e}")))?;
+        let token = std::env::var("CONSUL_HTTP_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+        Ok(Some(ConsulClient { http, base, token }))
+    }
+
+    pub fn address(&self) -> &str {
+        &self.base
+    }
+
+    /// The node's health checks; an empty list means Consul does not know the node.
+    pub async fn node_health(&self, node: &str) -> Result<Vec<Check>> {
+        let url = format!("{}/v1/health/node/{node}", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.header("X-Consul-Token", token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::failed(format!("Consul at {}: {e}", self.base)))?;
+        let status = response.status();
+        if status.as_u16() == 403 {
+            return Err(Error::failed(format!(
+                "Consul at {} refused the health query (403): set CONSUL_HTTP_TOKEN to a token with node:read",
+                self.base
+            )));
+        }
+        if !status.is_success() {
+            return Err(Error::failed(format!(
+                "Consul at {} answered {status} for the health of {node}",
+                self.base
+            )));
+        }
+        response.json().await.map_err(|e| {
+            Error::failed(format!(
+                "Consul at {}: unreadable health of {node}: {e}",
+                self.base
+            ))
+        })
+    }
+}
+
+/// Why `checks` do not make a healthy node, or `None` when they do.
+pub fn unhealthy(node: &str, checks: &[Check]) -> Option<String> {
+    if checks.is_empty() {
+        return Some(format!("{node} is not registered in Consul"));
+    }
+    let failing: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status != "passing")
+        .map(|c| format!("{} is {}", c.name, c.status))
+        .collect();
+    (!failing.is_empty()).then(|| format!("Consul on {node}: {}", failing.join(", ")))
+}
