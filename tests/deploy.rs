@@ -233,6 +233,70 @@ fn a_job_changed_between_plan_and_submit_is_replanned_once() {
 }
 
 #[test]
+fn a_job_that_keeps_changing_fails_after_one_replan_and_is_not_overwritten() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    deploy(&repo, &sim, &["staging"]).success();
+    pin_website(&repo, "3333333333333333333333333333333333333333");
+    // Another writer changes the job after the plan and again after the re-plan.
+    for writer in ["first", "second"] {
+        sim.after_next_plan("staging", "marlowe-website", move |job| {
+            job["Meta"]["changed-by"] = Value::from(writer);
+        });
+    }
+    let before = sim.register_calls();
+    let out = deploy(&repo, &sim, &["staging"]).code(1);
+    let report = report(&out);
+    let website = job(&report, "marlowe-website");
+    assert_eq!(website["status"], "failed", "{website:#}");
+    let reason = website["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("check-and-set failed again: the job keeps changing under opsctl"),
+        "{reason}"
+    );
+    // Two rejected check-and-set submits; the other writer's job stands.
+    assert_eq!(sim.register_calls(), before + 2);
+    let stored = sim.job("staging", "marlowe-website").unwrap();
+    assert_eq!(stored["Meta"]["changed-by"], "second");
+    assert!(!stored
+        .to_string()
+        .contains("3333333333333333333333333333333333333333"));
+    // The other jobs were unchanged and are reported so.
+    assert_eq!(job(&report, "web-ghc")["action"], "unchanged");
+}
+
+#[test]
+fn a_template_change_edits_exactly_the_jobs_rendered_from_it() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    deploy(&repo, &sim, &["staging", "plutus-staging"]).success();
+    let before = sim.register_calls();
+    // web-ghc runs in both environments; nothing else uses its template.
+    let text = repo.read("jobs/web-ghc.json");
+    let edited = text.replace("\"CPU\": 4000", "\"CPU\": 4100");
+    assert_ne!(text, edited, "web-ghc's template has a CPU resource");
+    repo.write("jobs/web-ghc.json", &edited);
+    let out = deploy(&repo, &sim, &["staging", "plutus-staging"]).success();
+    let report = report(&out);
+    assert_eq!(
+        sim.register_calls(),
+        before + 2,
+        "one register per edited job"
+    );
+    for entry in report["jobs"].as_array().unwrap() {
+        let expected = if entry["id"] == "web-ghc" {
+            "edited"
+        } else {
+            "unchanged"
+        };
+        assert_eq!(entry["action"], expected, "{entry:#}");
+    }
+    for namespace in ["staging", "plutus-staging"] {
+        assert_eq!(sim.job(namespace, "web-ghc").unwrap()["Version"], 1);
+    }
+}
+
+#[test]
 fn a_failed_deployment_exits_1_with_nomads_reason() {
     let repo = ExampleRepo::new();
     let sim = sim();
@@ -258,8 +322,15 @@ fn a_failed_deployment_exits_1_with_nomads_reason() {
     assert_eq!(report["failed"], 1);
     // The other jobs were unchanged and are reported as such.
     assert_eq!(job(&report, "marlowe-run")["status"], "unchanged");
+    // The error line names the job and Nomad's reason, for a CI log read by a person.
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
-    assert!(stderr.contains("marlowe-website"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("marlowe-website")
+                && l.contains("Failed due to unhealthy allocations")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -386,6 +457,26 @@ fn injected_server_errors_do_not_stop_convergence_or_duplicate_submits() {
 }
 
 #[test]
+fn a_register_whose_answer_is_lost_is_not_submitted_again() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    // Every registration is committed, and its answer lost on the way back.
+    sim.set_lost_register_rate(1.0);
+    let out = deploy(&repo, &sim, &["staging", "plutus-staging"]).success();
+    let report = report(&out);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    // The re-plan after the error saw each job already in place: one register per job.
+    assert_eq!(sim.register_calls(), 6);
+    for (namespace, id) in [("staging", "marlowe-run"), ("plutus-staging", "web-ghc")] {
+        assert_eq!(sim.job(namespace, id).unwrap()["Version"], 0, "{id}");
+    }
+    assert!(sim
+        .requests()
+        .iter()
+        .any(|r| r.status == 500 && r.method != "GET"));
+}
+
+#[test]
 fn prune_stops_managed_jobs_the_environment_no_longer_has() {
     let repo = ExampleRepo::new();
     let sim = sim();
@@ -469,6 +560,48 @@ fn json_report_has_a_stable_shape() {
     }
     assert_eq!(row["environment"], "staging");
     assert_eq!(row["type"], "service");
+
+    // Types and closed vocabularies, for every row: what CI scripts may rely on.
+    assert!(report["plan_only"].is_boolean());
+    assert!(report["changes"].is_u64() && report["failed"].is_u64());
+    let optional = |v: &Value, ok: fn(&Value) -> bool| v.is_null() || ok(v);
+    for row in report["jobs"].as_array().unwrap() {
+        for key in ["environment", "namespace", "job", "id", "type"] {
+            assert!(row[key].is_string(), "{key}: {row:#}");
+        }
+        assert!(
+            ["unchanged", "new", "edited", "stop"].contains(&row["action"].as_str().unwrap()),
+            "{row:#}"
+        );
+        assert!(
+            [
+                "unchanged",
+                "planned",
+                "submitted",
+                "healthy",
+                "awaiting_promotion",
+                "stopped",
+                "failed",
+                "timed_out"
+            ]
+            .contains(&row["status"].as_str().unwrap()),
+            "{row:#}"
+        );
+        for key in ["version_before", "version_after", "reverted_to"] {
+            assert!(optional(&row[key], Value::is_u64), "{key}: {row:#}");
+        }
+        for key in ["deployment_id", "deployment_status", "reason"] {
+            assert!(optional(&row[key], Value::is_string), "{key}: {row:#}");
+        }
+        assert!(row["replanned"].is_boolean());
+    }
+    // A first deploy: every service job is new, healthy, at version 0 with a deployment.
+    assert_eq!(row["action"], "new");
+    assert_eq!(row["status"], "healthy");
+    assert_eq!(row["version_after"], 0);
+    assert!(row["deployment_id"]
+        .as_str()
+        .is_some_and(|id| id.len() == 36));
 }
 
 #[test]
@@ -517,6 +650,37 @@ fn an_invalid_job_is_refused_before_anything_is_sent() {
     let out = deploy(&repo, &sim, &["staging"]).code(2);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout);
     assert!(stdout.contains("jobs/web-ghc.json"), "{stdout}");
+    assert!(
+        sim.requests().is_empty(),
+        "requests were sent: {:?}",
+        sim.requests()
+    );
+}
+
+#[test]
+fn malformed_json_and_a_bad_job_id_are_refused_locally() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    let text = repo.read("jobs/marlowe-run.json");
+    repo.write("jobs/marlowe-run.json", &text[..text.len() / 2]);
+    let out = deploy(&repo, &sim, &["staging"]).code(2);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(stdout.contains("jobs/marlowe-run.json"), "{stdout}");
+
+    let repo = ExampleRepo::new();
+    let text = repo.read("jobs/web-ghc.json");
+    let id = text.find("\"ID\"").expect("web-ghc's template has an ID");
+    let value_start = id + text[id..].find(": \"").unwrap() + 3;
+    let value_end = value_start + text[value_start..].find('"').unwrap();
+    let mut broken = text.clone();
+    broken.replace_range(value_start..value_end, "web ghc/bad id");
+    repo.write("jobs/web-ghc.json", &broken);
+    let out = deploy(&repo, &sim, &["staging"]).code(2);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(
+        stdout.contains("jobs/web-ghc.json") && stdout.contains("ID"),
+        "{stdout}"
+    );
     assert!(
         sim.requests().is_empty(),
         "requests were sent: {:?}",

@@ -125,7 +125,7 @@ impl Deployer {
                     outcome.with_status(JobStatus::Stopped)
                 }
                 Err(e) => {
-                    line.finish("stop failed");
+                    line.finish(&format!("stop failed: {e}"));
                     outcome.failed(e.to_string())
                 }
             };
@@ -134,7 +134,7 @@ impl Deployer {
         let submitted = match self.submit(env, job).await {
             Ok(submitted) => submitted,
             Err(reason) => {
-                line.finish("submit failed");
+                line.finish(&format!("submit failed: {reason}"));
                 return outcome.failed(reason);
             }
         };
@@ -152,7 +152,7 @@ impl Deployer {
             Ok(result) => outcome.watched(result),
             Err(_) => outcome.timed_out(self.options.timeout),
         };
-        line.finish(&outcome.short_status());
+        line.finish(&outcome.final_line());
         outcome
     }
 

@@ -150,6 +150,15 @@ impl JobOutcome {
         self
     }
 
+    /// The last progress line of the job: its status and, on failure, Nomad's reason, so a
+    /// CI log says why even with `--output json`.
+    pub fn final_line(&self) -> String {
+        match (&self.reason, self.status.is_failure()) {
+            (Some(reason), true) => format!("{}: {reason}", self.short_status()),
+            _ => self.short_status(),
+        }
+    }
+
     /// One phrase for the progress line and the table.
     pub fn short_status(&self) -> String {
         match self.status {

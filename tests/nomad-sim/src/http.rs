@@ -192,11 +192,24 @@ async fn handle(
 ) -> Response {
     let query = Query::parse(&uri);
     let path = uri.path().to_string();
-    let (latency, fault) = {
+    let registers = method != Method::GET && {
+        let parts = segments(&path);
+        matches!(
+            parts
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["v1", "jobs"] | ["v1", "job", _]
+        )
+    };
+    let (latency, fault, lose) = {
         let mut knobs = shared.knobs.lock().unwrap_or_else(|e| e.into_inner());
         let rate = knobs.fault_rate;
         let fault = rate > 0.0 && knobs.rng.gen::<f64>() < rate;
-        (knobs.latency, fault)
+        let lost = knobs.lost_register_rate;
+        let lose = registers && lost > 0.0 && knobs.rng.gen::<f64>() < lost;
+        (knobs.latency, fault, lose)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -212,6 +225,15 @@ async fn handle(
         route(&shared, &method, &path, &query, &headers, &body).await
     };
     let wrote = method != Method::GET && response.status().is_success();
+    let response = if lose && wrote {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "simulated fault: connection reset after the write was committed",
+        )
+            .into_response()
+    } else {
+        response
+    };
     {
         let mut state = shared.state();
         state.requests.push(Request {

@@ -64,6 +64,9 @@ pub(crate) struct Shared {
 pub(crate) struct Knobs {
     pub latency: Duration,
     pub fault_rate: f64,
+    /// Fraction of job registrations that are committed and then answered 500, as when the
+    /// connection drops after the server applied the write.
+    pub lost_register_rate: f64,
     pub rng: StdRng,
 }
 
@@ -93,6 +96,7 @@ impl Sim {
             knobs: Mutex::new(Knobs {
                 latency: config.latency,
                 fault_rate: config.fault_rate,
+                lost_register_rate: 0.0,
                 rng: StdRng::seed_from_u64(config.seed),
             }),
         });
@@ -133,6 +137,11 @@ impl Sim {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.shared.knobs.lock().unwrap().fault_rate = rate;
+    }
+
+    /// Commits this fraction of job registrations but answers them 500 (a lost response).
+    pub fn set_lost_register_rate(&self, rate: f64) {
+        self.shared.knobs.lock().unwrap().lost_register_rate = rate;
     }
 
     /// Turns ACLs on; returns a management token's secret.
