@@ -40,5 +40,32 @@ pub fn error_text<E: std::error::Error + ?Sized>(error: &E) -> String {
         }
         source = inner.source();
     }
+    if let Some(hint) = access_hint(&text) {
+        text = format!("{text} ({hint})");
+    }
     text
+}
+
+/// What to check when AWS refused the credentials rather than the request.
+fn access_hint(text: &str) -> Option<&'static str> {
+    const DENIED: [&str; 4] = [
+        "AccessDenied",
+        "UnauthorizedOperation",
+        "is not authorized to perform",
+        "AccessDeniedException",
+    ];
+    const REFUSED: [&str; 5] = [
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "OptInRequired",
+        "security token included in the request is invalid",
+    ];
+    if DENIED.iter().any(|d| text.contains(d)) {
+        Some("no access: the credentials' IAM policy does not allow this call here")
+    } else if REFUSED.iter().any(|r| text.contains(r)) {
+        Some("no access: the credentials are not valid here; is the region enabled for the account, and are the credentials current?")
+    } else {
+        None
+    }
 }

@@ -362,3 +362,88 @@ async fn an_ami_copied_without_write_is_found_again_not_copied_twice() {
     let own = ec2.describe_images().owners("self").send().await.unwrap();
     assert_eq!(own.images().len(), 1, "one copy in all");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_without_access_are_a_clear_error_and_nothing_is_created() {
+    // Three unchecked calls create a user whose policy allows everything but EC2.
+    let moto = Moto::start_with_iam(3);
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config("us-east-1").await);
+    iam.create_user().user_name("ci").send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("ci")
+        .policy_name("no-ec2")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"ec2:*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let repo = ExampleRepo::new();
+    repo.edit(CLUSTER, KMS_LINE, "");
+    let mut cmd = repo.opsctl();
+    moto.apply(&mut cmd);
+    let out = cmd
+        .env("AWS_ACCESS_KEY_ID", key.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", key.secret_access_key())
+        .env_remove("AWS_SESSION_TOKEN")
+        .args(["bootstrap", "--yes"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // Every failed check is listed (moto's Route53 also refuses IAM-checked calls); EC2's
+    // line names the region and says what to check.
+    let ec2 = stderr
+        .lines()
+        .find(|l| l.contains("reading AMI"))
+        .unwrap_or_else(|| panic!("no EC2 line: {stderr}"));
+    assert!(
+        ec2.contains(" in eu-central-1")
+            && ec2.contains("AccessDenied")
+            && ec2.ends_with(
+                "(no access: the credentials' IAM policy does not allow this call here)"
+            ),
+        "{ec2}"
+    );
+
+    // Inspection failed, so nothing was created: no key alias, no bucket.
+    let kms = aws_sdk_kms::Client::new(&moto.sdk_config_with(&key, "eu-central-1").await);
+    let aliases = kms.list_aliases().send().await.unwrap();
+    assert!(!aliases
+        .aliases()
+        .iter()
+        .any(|a| a.alias_name() == Some("alias/opsctl-plutus")));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config_with(&key, "eu-central-1").await)
+            .force_path_style(true)
+            .build(),
+    );
+    assert!(s3.list_buckets().send().await.unwrap().buckets().is_empty());
+    // (moto checks no Route53 signature under IAM auth, so zones are not read back here;
+    // the zone, like everything else, is only created after every inspection succeeded.)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_domain_is_refused_before_any_call() {
+    let moto = Moto::start();
+    let repo = ExampleRepo::new();
+    repo.edit(
+        CLUSTER,
+        "domain = \"plutus.example.org\"",
+        "domain = \"plutus..example_org\"",
+    );
+    moto.start_recording().await;
+    let out = bootstrap(&repo, &moto, &["--yes"]).code(2);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("domain"), "{stdout}");
+    assert_eq!(moto.recorded_writes().await, Vec::<String>::new());
+}

@@ -195,6 +195,41 @@ async fn the_pki_verifies_with_openssl_and_nothing_is_in_the_clear() {
         "{listing}"
     );
     assert!(!listing.contains(&token));
+
+    // `secrets show` gives metadata only; `decrypt --out` writes a 0600 file, nothing on stdout.
+    let out = setup
+        .opsctl(&[
+            "-o",
+            "json",
+            "secrets",
+            "show",
+            "consul/acl-bootstrap-token",
+        ])
+        .success();
+    let shown = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let metadata: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(
+        metadata["name"], "consul/acl-bootstrap-token",
+        "{metadata:#}"
+    );
+    assert!(!shown.contains(&token), "show printed the value");
+    let target = setup.repo.path().join("token.out");
+    let out = setup
+        .opsctl(&[
+            "secrets",
+            "decrypt",
+            "consul/acl-bootstrap-token",
+            "--out",
+            target.to_str().unwrap(),
+        ])
+        .success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains(&token));
+    assert_eq!(std::fs::read_to_string(&target).unwrap().trim(), token);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -224,9 +259,11 @@ async fn tampered_or_renamed_secrets_are_refused() {
     let mut envelope: Value = serde_json::from_str(&original).unwrap();
     envelope["created"] = Value::from("2020-01-01T00:00:00Z");
     std::fs::write(&file, envelope.to_string()).unwrap();
-    setup
+    let out = setup
         .opsctl(&["secrets", "decrypt", "gossip/consul"])
         .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("does not authenticate"));
+    assert!(out.get_output().stdout.is_empty());
 
     // A file copied under another name.
     std::fs::write(&file, &original).unwrap();
@@ -286,6 +323,18 @@ async fn reruns_keep_everything_and_rotation_keeps_the_cas() {
         server
     );
     assert_eq!(setup.decrypt("consul/acl-bootstrap-token"), token);
+    // The renewed leaves are signed by the kept intermediate (reloaded from disk + KMS).
+    for leaf in ["server", "client"] {
+        let (ok, text) = openssl(&[
+            "verify",
+            "-CAfile",
+            setup.pki("root-ca").to_str().unwrap(),
+            "-untrusted",
+            setup.pki("intermediate-ca").to_str().unwrap(),
+            setup.pki(leaf).to_str().unwrap(),
+        ]);
+        assert!(ok, "{leaf}: {text}");
+    }
 
     // The renewed leaves expire in 10 days: status warns, exit 3 with --detailed-exitcode.
     let out = setup

@@ -141,13 +141,41 @@ pub async fn inspect(repo: &Repo) -> Result<Plan> {
         zone::inspect(&config, &zone_name),
         ami::inspect(repo),
     );
-    Ok(Plan {
-        kms,
-        bucket: bucket?,
-        lock_table: lock_table?,
-        zone: zone?,
-        amis: amis?,
-    })
+    match (bucket, lock_table, zone, amis) {
+        (Ok(bucket), Ok(lock_table), Ok(zone), Ok(amis)) => Ok(Plan {
+            kms,
+            bucket,
+            lock_table,
+            zone,
+            amis,
+        }),
+        // Every failed inspection is reported, not just the first: missing permissions are
+        // fixed in one round.
+        (bucket, lock_table, zone, amis) => Err(combine(
+            [bucket.err(), lock_table.err(), zone.err(), amis.err()]
+                .into_iter()
+                .flatten()
+                .collect(),
+        )),
+    }
+}
+
+/// One error out of several (at least one): invalid input when every one is, else a
+/// failure; each on its own line.
+fn combine(mut errors: Vec<Error>) -> Error {
+    if errors.len() == 1 {
+        return errors.remove(0);
+    }
+    let invalid = errors
+        .iter()
+        .all(|e| e.exit() == crate::error::Exit::Invalid);
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    let message = format!("{} checks failed:\n{}", errors.len(), lines.join("\n"));
+    if invalid {
+        Error::invalid(message)
+    } else {
+        Error::failed(message)
+    }
 }
 
 /// Applies the plan's actions in dependency order.

@@ -13,6 +13,17 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With IAM authentication: the first `free_calls` requests pass unchecked (to create
+    /// users and policies), every later one is checked against IAM, as AWS does.
+    #[allow(dead_code)]
+    pub fn start_with_iam(free_calls: u32) -> Moto {
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", free_calls.to_string())])
+    }
+
+    fn start_with(env: &[(&str, String)]) -> Moto {
         let bin = super::require_tool("moto_server", "pip install 'moto[server]'");
         let dir = tempfile::tempdir().expect("moto's folder");
         // A few tries: the free port can be taken between probing and binding.
@@ -22,6 +33,7 @@ impl Moto {
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .current_dir(dir.path())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -77,6 +89,26 @@ impl Moto {
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_kms::config::Credentials::new(
                 "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
+    /// SDK configuration for `region` with the IAM user's `key` (with [`Moto::start_with_iam`]).
+    pub async fn sdk_config_with(
+        &self,
+        key: &aws_sdk_iam::types::AccessKey,
+        region: &str,
+    ) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                key.access_key_id(),
+                key.secret_access_key(),
+                None,
+                None,
+                "moto-iam",
             ))
             .load()
             .await
