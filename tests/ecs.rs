@@ -221,4 +221,20 @@ fn plan_shows_the_change_and_registers_nothing() {
     let out = deploy(&repo, &moto, &["--plan", "--detailed-exitcode"]).code(3);
     assert_eq!(row(&out)["action"], "edited");
     assert_eq!(runtime.block_on(revisions(&client)), 1);
+
+    // The text plan names the service that would change, as the confirmation shows it.
+    let mut cmd = repo.opsctl();
+    moto.apply(&mut cmd);
+    let out = cmd
+        .args(["deploy", "explorer-staging", "--plan"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("ECS service: \"marlowe-explorer-staging\" in plutus-ecs")
+            && text.contains("new task definition revision after 1"),
+        "{text}"
+    );
+    assert_eq!(runtime.block_on(revisions(&client)), 1);
 }

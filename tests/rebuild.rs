@@ -234,17 +234,8 @@ async fn a_core_node_must_rejoin_the_nomad_servers() {
     let cluster = cluster(2, 0).await;
     command_strategy(&cluster, "nobody", None);
     let sim = Sim::start();
-    let ip = |name: &str| {
-        cluster
-            .nodes
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap()
-            .1
-            .clone()
-    };
-    sim.add_server("core-1", &ip("core-1"), "alive");
-    sim.add_server("core-2", &ip("core-2"), "failed");
+    sim.add_server("core-1", &cluster.ip("core-1"), "alive");
+    sim.add_server("core-2", &cluster.ip("core-2"), "failed");
     let mut cmd = keep_going(&cluster, "3s");
     cmd.env("NOMAD_ADDR", sim.address());
     let report = json(&cmd.assert().code(1));

@@ -84,7 +84,7 @@ fn truncated_files_never_panic_and_broken_syntax_is_reported() {
 }
 
 #[test]
-fn mutated_files_never_panic() {
+fn mutated_files_never_panic_and_a_nul_byte_is_always_reported() {
     let files = example_files();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x0b5c71);
     let junk = [
@@ -106,6 +106,7 @@ fn mutated_files_never_panic() {
         "ä",
     ];
     let repo = ExampleRepo::new();
+    let mut nul_cases = 0;
     for file in &files {
         let original = repo.read(file);
         for _ in 0..40 {
@@ -114,8 +115,14 @@ fn mutated_files_never_panic() {
             while !text.is_char_boundary(at) {
                 at -= 1;
             }
+            let mut must_fail = false;
             match rng.gen_range(0..3) {
-                0 => text.insert_str(at, junk[rng.gen_range(0..junk.len())]),
+                0 => {
+                    let piece = junk[rng.gen_range(0..junk.len())];
+                    // A NUL byte is valid nowhere in TOML or JSON, strings and comments included.
+                    must_fail = piece == "\0";
+                    text.insert_str(at, piece);
+                }
                 1 => {
                     let mut end = (at + rng.gen_range(1..20)).min(text.len());
                     while !text.is_char_boundary(end) {
@@ -133,12 +140,16 @@ fn mutated_files_never_panic() {
                 }
             }
             repo.write(file, &text);
-            if let Err(panic) = check(&repo) {
-                panic!("panic on mutated {file}: {panic}\n---\n{text}");
+            match check(&repo) {
+                Err(panic) => panic!("panic on mutated {file}: {panic}\n---\n{text}"),
+                Ok(0) if must_fail => panic!("{file} with a NUL byte was accepted"),
+                Ok(_) => {}
             }
+            nul_cases += usize::from(must_fail);
         }
         repo.write(file, &original);
     }
+    assert!(nul_cases > 10, "only {nul_cases} NUL insertions were tried");
 }
 
 #[test]

@@ -41,6 +41,164 @@ async fn info_lists_the_clusters_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn info_shows_autoscaling_groups_nomad_status_and_stopped_instances() {
+    use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+    let cluster = cluster(1, 2).await;
+    let config = cluster.moto.sdk_config("eu-central-1").await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let images = ec2.describe_images().owners("amazon").send().await.unwrap();
+    let ami = images.images()[0].image_id().unwrap().to_string();
+    ec2.create_launch_template()
+        .launch_template_name("client-eu-central-1-general")
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(&ami)
+                .instance_type(aws_sdk_ec2::types::InstanceType::M5Xlarge)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // An autoscaling group tagged like the clients workspace tags it, with one instance.
+    let tag = |k: &str, v: &str| {
+        Tag::builder()
+            .key(k)
+            .value(v)
+            .propagate_at_launch(true)
+            .resource_id("client-eu-central-1-general")
+            .resource_type("auto-scaling-group")
+            .build()
+    };
+    aws_sdk_autoscaling::Client::new(&config)
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("client-eu-central-1-general")
+        .launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_name("client-eu-central-1-general")
+                .version("$Latest")
+                .build(),
+        )
+        .min_size(1)
+        .desired_capacity(1)
+        .max_size(3)
+        .availability_zones("eu-central-1a")
+        .tags(tag("Cluster", "plutus"))
+        .tags(tag("Name", "client-eu-central-1-general"))
+        .tags(tag("Role", "client"))
+        .tags(tag("opsctl:asg", "client-eu-central-1-general"))
+        .send()
+        .await
+        .unwrap();
+    // node-02 is stopped.
+    let described = ec2.describe_instances().send().await.unwrap();
+    let stopped = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .find(|i| {
+            i.tags()
+                .iter()
+                .any(|t| t.key() == Some("Name") && t.value() == Some("node-02"))
+        })
+        .unwrap()
+        .instance_id()
+        .unwrap()
+        .to_string();
+    ec2.stop_instances()
+        .instance_ids(&stopped)
+        .send()
+        .await
+        .unwrap();
+    let sim = Sim::start();
+    sim.add_node("node-01", &cluster.ip("node-01"), "eu-central-1");
+
+    let mut cmd = cluster.opsctl(&["-o", "json", "info"]);
+    cmd.env("NOMAD_ADDR", sim.address());
+    let report: Value =
+        serde_json::from_slice(&cmd.assert().success().get_output().stdout).unwrap();
+    assert!(report["nomad_error"].is_null(), "{report:#}");
+    let asg = &report["asgs"][0];
+    assert_eq!(asg["name"], "client-eu-central-1-general", "{report:#}");
+    assert_eq!(
+        (
+            &asg["min"],
+            &asg["desired"],
+            &asg["max"],
+            &asg["in_service"]
+        ),
+        (
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(3),
+            &Value::from(1)
+        ),
+        "{asg:#}"
+    );
+    let node = |name: &str| {
+        report["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+            .clone()
+    };
+    let member = node("client-eu-central-1-general");
+    assert_eq!(member["asg"], "client-eu-central-1-general");
+    assert_eq!(member["instance_type"], "m5.xlarge");
+    assert_eq!(node("node-01")["nomad"]["status"], "ready");
+    assert!(node("core-1")["nomad"].is_null());
+    assert_eq!(node("node-02")["state"], "stopped");
+
+    // The text tables show the group's sizes and the Nomad status.
+    let mut cmd = cluster.opsctl(&["info"]);
+    cmd.env("NOMAD_ADDR", sim.address());
+    let table = text(&cmd.assert().success().get_output().stdout);
+    assert!(table.contains("client-eu-central-1-general"), "{table}");
+    assert!(table.contains("ready"), "{table}");
+
+    // @asg selects the group's instance; a fan-out skips the stopped node-02.
+    let out = cluster
+        .opsctl(&[
+            "-o",
+            "json",
+            "ssh",
+            "--on",
+            "@asg:client-eu-central-1-*",
+            "--parallel",
+            "--no-nomad",
+            "--",
+            "true",
+        ])
+        .assert();
+    let fan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        fan["nodes"][0]["node"], "client-eu-central-1-general",
+        "{fan:#}"
+    );
+    let out = cluster
+        .opsctl(&[
+            "-o",
+            "json",
+            "ssh",
+            "--parallel",
+            "--no-nomad",
+            "--",
+            "true",
+        ])
+        .assert();
+    let fan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let reached: Vec<&str> = fan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert!(!reached.contains(&"node-02"), "{reached:?}");
+    assert!(reached.contains(&"node-01"), "{reached:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn targets_resolve_and_exit_codes_pass_through() {
     let cluster = cluster(2, 1).await;
     let out = cluster

@@ -75,6 +75,9 @@ pub struct Args {
 #[derive(Serialize)]
 struct PlanView<'a> {
     plans: &'a [EnvPlan],
+    /// ECS services planned (`plan_only`): what a confirmation would change there.
+    ecs: &'a [JobOutcome],
+    force_new_deployment: bool,
 }
 
 impl Report for PlanView<'_> {
@@ -112,6 +115,26 @@ impl Report for PlanView<'_> {
                 }
                 out.push('\n');
             }
+        }
+        for service in self.ecs {
+            let line = match (service.action, self.force_new_deployment) {
+                (Action::Unchanged, false) => continue,
+                (Action::Unchanged, true) => format!(
+                    "{} ECS service: \"{}\" in {} (new deployment of task definition revision {})\n",
+                    style.warn("~"),
+                    service.id,
+                    service.namespace,
+                    service.version_before.map_or("?".into(), |v| v.to_string())
+                ),
+                _ => format!(
+                    "{} ECS service: \"{}\" in {} (new task definition revision after {})\n",
+                    style.warn("~"),
+                    service.id,
+                    service.namespace,
+                    service.version_before.map_or("?".into(), |v| v.to_string())
+                ),
+            };
+            out.push_str(&line);
         }
         out
     }
@@ -198,7 +221,11 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         .count();
     let changes: usize = plans.iter().map(EnvPlan::changes).sum::<usize>() + ecs_changes;
     if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
-        ctx.output.emit(&PlanView { plans: &plans })?;
+        ctx.output.emit(&PlanView {
+            plans: &plans,
+            ecs: &ecs_planned,
+            force_new_deployment: args.force_new_deployment,
+        })?;
     }
     let address = deployer.client.address().to_string();
     if args.plan || changes == 0 {

@@ -103,6 +103,17 @@ pub async fn cluster(core: usize, clients: usize) -> Cluster {
 }
 
 impl Cluster {
+    /// The private IP of the instance named `name`.
+    #[allow(dead_code)]
+    pub fn ip(&self, name: &str) -> String {
+        self.nodes
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no instance {name}"))
+            .1
+            .clone()
+    }
+
     pub fn opsctl(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = self.repo.opsctl();
         self.moto.apply(&mut cmd);

@@ -101,6 +101,13 @@ impl Sshd {
                 self.client_key().display()
             ));
         }
+        // Whatever else a test reaches also lands on this sshd: no test ever connects to an
+        // address outside loopback (ssh takes the first value it finds for each option).
+        text.push_str(&format!(
+            "Host *\n  HostName 127.0.0.1\n  Port {}\n  IdentityFile {}\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  SetEnv OPSCTL_TEST_NODE=unmapped\n",
+            self.port,
+            self.client_key().display()
+        ));
         let path = self.dir.path().join("ssh_config");
         std::fs::write(&path, text).unwrap();
         path
