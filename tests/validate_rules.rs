@@ -104,6 +104,23 @@ fn unknown_key_in_an_array_of_tables() {
 }
 
 #[test]
+fn unknown_key_in_an_environment_file() {
+    let repo = ExampleRepo::new();
+    repo.edit(
+        STAGING,
+        "port_base = 1035",
+        "port_base = 1035\nnamespase = \"x\"",
+    );
+    assert_problem(
+        &problems(&repo),
+        STAGING,
+        Some("namespase"),
+        Some((5, 1)),
+        "unknown key `namespase` (did you mean `namespace`?)",
+    );
+}
+
+#[test]
 fn cluster_name_must_be_a_dns_label() {
     let repo = ExampleRepo::new();
     repo.edit(CLUSTER, "name = \"plutus\"", "name = \"Plutus_1\"");

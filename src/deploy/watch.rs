@@ -183,7 +183,11 @@ impl Deployer {
                 .job_allocations(&env.namespace, &job.id, index, BLOCKING_WAIT)
                 .await
                 .map_err(|e| e.to_string())?;
-            index = meta.index.max(1);
+            if index > 0 && meta.index <= index {
+                // A server that ignores blocking queries must not turn this into a busy loop.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            index = meta.index.max(index).max(1);
             let ours: Vec<&AllocationStub> = allocations
                 .iter()
                 .filter(|a| a.job_version == submitted.version && a.desired_status != "stop")
