@@ -113,18 +113,11 @@ fn main() {
                 false,
             ))
             .unwrap();
-        let updated = applied.updated_envs();
-        let affected: Vec<String> = repo
-            .envs
-            .values()
-            .filter(|e| e.target == Target::Nomad)
-            .filter(|e| {
-                updated.contains(&e.name)
-                    || e.revisions_from
-                        .as_ref()
-                        .is_some_and(|f| updated.contains(f))
-            })
-            .map(|e| e.name.clone())
+        // The same environments `deploy --source` deploys; the Nomad ones are replayed here.
+        let affected: Vec<String> = applied
+            .affected_envs(&repo)
+            .into_iter()
+            .filter(|e| repo.envs[e].target == Target::Nomad)
             .collect();
         let after = renderings(dir.path());
         changed_renderings += after

@@ -117,24 +117,18 @@ impl Report for PlanView<'_> {
             }
         }
         for service in self.ecs {
-            let line = match (service.action, self.force_new_deployment) {
+            let what = match (service.action, self.force_new_deployment) {
                 (Action::Unchanged, false) => continue,
-                (Action::Unchanged, true) => format!(
-                    "{} ECS service: \"{}\" in {} (new deployment of task definition revision {})\n",
-                    style.warn("~"),
-                    service.id,
-                    service.namespace,
-                    service.version_before.map_or("?".into(), |v| v.to_string())
-                ),
-                _ => format!(
-                    "{} ECS service: \"{}\" in {} (new task definition revision after {})\n",
-                    style.warn("~"),
-                    service.id,
-                    service.namespace,
-                    service.version_before.map_or("?".into(), |v| v.to_string())
-                ),
+                (Action::Unchanged, true) => "new deployment of task definition revision",
+                _ => "new task definition revision after",
             };
-            out.push_str(&line);
+            out.push_str(&format!(
+                "{} ECS service: \"{}\" in {} ({what} {})\n",
+                style.warn("~"),
+                service.id,
+                service.namespace,
+                service.version_before.map_or("?".into(), |v| v.to_string())
+            ));
         }
         out
     }
@@ -156,19 +150,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         _ => (ctx.open_repo()?, None),
     };
     let envs: Vec<String> = if let Some(applied) = &revisions {
-        let updated = applied.updated_envs();
-        // Environments that pin another's revisions follow it.
-        let envs: Vec<String> = repo
-            .envs
-            .values()
-            .filter(|e| {
-                updated.contains(&e.name)
-                    || e.revisions_from
-                        .as_ref()
-                        .is_some_and(|f| updated.contains(f))
-            })
-            .map(|e| e.name.clone())
-            .collect();
+        let envs = applied.affected_envs(&repo);
         if envs.is_empty() || args.no_deploy {
             let mut report = DeployReport::new("", false, &[], Vec::new());
             report.revisions = revisions;

@@ -267,6 +267,22 @@ impl Applied {
             .map(|c| c.environment.clone())
             .collect()
     }
+
+    /// The environments to deploy after this bump: those whose files were updated, and
+    /// those that pin their revisions (`revisions_from`).
+    pub fn affected_envs(&self, repo: &Repo) -> Vec<String> {
+        let updated = self.updated_envs();
+        repo.envs
+            .values()
+            .filter(|e| {
+                updated.contains(&e.name)
+                    || e.revisions_from
+                        .as_ref()
+                        .is_some_and(|f| updated.contains(f))
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    }
 }
 
 /// Applies a CI bump to the repository at `root`: writes the revision files, and with
