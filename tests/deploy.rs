@@ -832,3 +832,93 @@ fn batch_jobs_are_followed_through_their_allocations() {
         "{row:#}"
     );
 }
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`
+/// plus the simulator's TLS identity (requiring client certificates from that CA).
+fn tls_material(dir: &std::path::Path) -> nomad_sim::TlsIdentity {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "nomad test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        (cert, key)
+    };
+    let (server, server_key) = leaf(
+        vec!["127.0.0.1".into(), "server.global.nomad".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (client, client_key) = leaf(
+        vec!["cli.global.nomad".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cli.pem"), client.pem()).unwrap();
+    std::fs::write(dir.join("cli-key.pem"), client_key.serialize_pem()).unwrap();
+    nomad_sim::TlsIdentity {
+        cert_der: server.der().to_vec(),
+        key_der: server_key.serialize_der(),
+        client_ca_der: Some(ca.der().to_vec()),
+    }
+}
+
+#[test]
+fn tls_follows_the_nomad_cli_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = tls_material(dir.path());
+    let sim = Sim::start_tls(
+        SimConfig {
+            deploy_time: Duration::from_millis(60),
+            ..SimConfig::default()
+        },
+        identity,
+    );
+    assert!(sim.address().starts_with("https://127.0.0.1:"));
+    let repo = ExampleRepo::new();
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let plan = |vars: &[(&str, String)]| {
+        let mut cmd = repo.opsctl();
+        cmd.env("NOMAD_ADDR", sim.address())
+            .args(["--output", "json", "deploy", "staging", "--plan"])
+            .timeout(Duration::from_secs(60));
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        cmd.assert()
+    };
+    let ca = ("NOMAD_CACERT", file("ca.pem"));
+    let cert = ("NOMAD_CLIENT_CERT", file("cli.pem"));
+    let key = ("NOMAD_CLIENT_KEY", file("cli-key.pem"));
+
+    // The CA and a client certificate: the plan goes through over mutual TLS.
+    let out = plan(&[ca.clone(), cert.clone(), key.clone()]).success();
+    assert_eq!(report(&out)["changes"], 5, "a namespace and four jobs");
+
+    // Without the CA the server is not trusted; NOMAD_SKIP_VERIFY=true accepts it anyway.
+    let out = plan(&[cert.clone(), key.clone()]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains(&sim.address()), "{stderr}");
+    plan(&[
+        cert.clone(),
+        key.clone(),
+        ("NOMAD_SKIP_VERIFY", "true".into()),
+    ])
+    .success();
+
+    // Without a client certificate the server refuses the handshake.
+    plan(&[ca.clone()]).code(1);
+    // Half a client identity is a usage error, before any request.
+    let out = plan(&[ca, cert]).code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr)
+        .contains("NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY must be set together"));
+    assert_eq!(sim.register_calls(), 0, "--plan submits nothing");
+}

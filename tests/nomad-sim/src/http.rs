@@ -16,6 +16,7 @@ use crate::{Request, Shared};
 pub async fn serve(
     shared: Arc<Shared>,
     listener: std::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
@@ -35,12 +36,49 @@ pub async fn serve(
             async move { handle(shared, method, uri, headers, body).await }
         },
     );
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = stop.await;
-        })
-        .await;
+    match tls {
+        None => {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await;
+        }
+        Some(config) => serve_tls(listener, app, config, stop).await,
+    }
     ticker.abort();
+}
+
+/// HTTPS: each connection's handshake (a missing or foreign client certificate fails it),
+/// then the same router over HTTP/1.1 or HTTP/2.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+        });
+    }
 }
 
 struct Query {

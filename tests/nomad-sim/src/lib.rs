@@ -45,6 +45,47 @@ impl Default for SimConfig {
     }
 }
 
+/// The server side of TLS: certificate and key (DER, PKCS#8), and the CA whose client
+/// certificates are required (mutual TLS, as Nomad's `verify_https_client`).
+#[derive(Clone)]
+pub struct TlsIdentity {
+    pub cert_der: Vec<u8>,
+    pub key_der: Vec<u8>,
+    pub client_ca_der: Option<Vec<u8>>,
+}
+
+impl TlsIdentity {
+    fn server_config(&self) -> rustls::ServerConfig {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions");
+        let builder = match &self.client_ca_der {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots
+                    .add(CertificateDer::from(ca.clone()))
+                    .expect("client CA");
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        builder
+            .with_single_cert(
+                vec![CertificateDer::from(self.cert_der.clone())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone())),
+            )
+            .expect("server certificate")
+    }
+}
+
 /// One request as the simulator saw it (the token is never recorded).
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -89,7 +130,16 @@ impl Sim {
         Sim::start_with(SimConfig::default())
     }
 
+    /// Serves HTTPS with `tls` (and demands a client certificate when it names a CA).
+    pub fn start_tls(config: SimConfig, tls: TlsIdentity) -> Sim {
+        Sim::start_serving(config, Some(tls))
+    }
+
     pub fn start_with(config: SimConfig) -> Sim {
+        Sim::start_serving(config, None)
+    }
+
+    fn start_serving(config: SimConfig, tls: Option<TlsIdentity>) -> Sim {
         let shared = Arc::new(Shared {
             state: Mutex::new(state::State::new(config.deploy_time)),
             changed: Notify::new(),
@@ -104,7 +154,12 @@ impl Sim {
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
-        let address = format!("http://{}", listener.local_addr().expect("local address"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let address = format!(
+            "{scheme}://{}",
+            listener.local_addr().expect("local address")
+        );
+        let tls = tls.map(|t| Arc::new(t.server_config()));
         let (shutdown, stop) = tokio::sync::oneshot::channel();
         let server_shared = shared.clone();
         let thread = std::thread::spawn(move || {
@@ -113,7 +168,7 @@ impl Sim {
                 .enable_all()
                 .build()
                 .expect("simulator runtime");
-            runtime.block_on(http::serve(server_shared, listener, stop));
+            runtime.block_on(http::serve(server_shared, listener, tls, stop));
         });
         Sim {
             shared,
