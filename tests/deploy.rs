@@ -915,7 +915,7 @@ fn tls_follows_the_nomad_cli_variables() {
     .success();
 
     // Without a client certificate the server refuses the handshake.
-    plan(&[ca.clone()]).code(1);
+    plan(std::slice::from_ref(&ca)).code(1);
     // Half a client identity is a usage error, before any request.
     let out = plan(&[ca, cert]).code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr)
