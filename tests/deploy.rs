@@ -906,7 +906,10 @@ fn tls_follows_the_nomad_cli_variables() {
     // Without the CA the server is not trusted; NOMAD_SKIP_VERIFY=true accepts it anyway.
     let out = plan(&[cert.clone(), key.clone()]).code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains(&sim.address()), "{stderr}");
+    assert!(
+        stderr.contains(&sim.address()) && stderr.contains("certificate"),
+        "{stderr}"
+    );
     plan(&[
         cert.clone(),
         key.clone(),

@@ -55,11 +55,25 @@ impl NomadError {
 
     fn retryable(&self) -> bool {
         match self {
-            NomadError::Unreachable { .. } => true,
+            // A certificate the client does not trust (or a refused client certificate) stays
+            // so: retrying only delays the error.
+            NomadError::Unreachable { message, .. } => !is_tls_refusal(message),
             NomadError::Status { status, .. } => *status >= 500,
             _ => false,
         }
     }
+}
+
+/// Whether a connection error is a TLS verdict rather than a network failure.
+fn is_tls_refusal(message: &str) -> bool {
+    const TLS: [&str; 5] = [
+        "invalid peer certificate",
+        "UnknownIssuer",
+        "certificate required",
+        "CertificateRequired",
+        "BadCertificate",
+    ];
+    TLS.iter().any(|t| message.contains(t))
 }
 
 /// Index metadata of a read (`X-Nomad-Index`), for blocking queries.
