@@ -150,13 +150,14 @@ impl Rollout<'_> {
         }
     }
 
-    /// Waits until `check` says the node is healthy (`None`) or the SSH wait runs out.
-    async fn settle<F, Fut>(&self, mut check: F) -> Result<(), String>
+    /// Waits until `check` says the node is healthy (`None`) or `wait` runs out; the error is
+    /// the last reason `check` gave.
+    async fn settle<F, Fut>(&self, wait: Duration, mut check: F) -> Result<(), String>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<String>>,
     {
-        let deadline = Instant::now() + self.options.ssh_wait;
+        let deadline = Instant::now() + wait;
         loop {
             let Some(reason) = check().await else {
                 return Ok(());
@@ -173,13 +174,13 @@ impl Rollout<'_> {
     async fn status_gates(&self, node: &Node, line: &JobLine) -> PhaseResult {
         if let (Some(nomad), "core") = (self.nomad, node.role.as_str()) {
             line.set("waiting for the Nomad server");
-            self.settle(|| server_status(nomad, node))
+            self.settle(self.options.ssh_wait, || server_status(nomad, node))
                 .await
                 .map_err(|e| ("health", e))?;
         }
         if let Some(consul) = &self.options.consul {
             line.set("waiting for Consul checks");
-            self.settle(|| async {
+            self.settle(self.options.ssh_wait, || async {
                 match consul.node_health(&node.name).await {
                     Ok(checks) => crate::consul::unhealthy(&node.name, &checks),
                     Err(e) => Some(e.to_string()),
@@ -238,16 +239,14 @@ impl Rollout<'_> {
         self.status_gates(node, line).await?;
         if let Some((nomad, id)) = &nomad_id {
             line.set("marking eligible");
-            let deadline = Instant::now() + Duration::from_secs(120);
-            loop {
+            self.settle(Duration::from_secs(120), || async {
                 match nomad.node(id).await {
-                    Ok(n) if n.status == "ready" => break,
-                    _ if Instant::now() >= deadline => {
-                        return Err(("eligible", format!("Nomad node {} is not ready", node.name)))
-                    }
-                    _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Ok(n) if n.status == "ready" => None,
+                    _ => Some(format!("Nomad node {} is not ready", node.name)),
                 }
-            }
+            })
+            .await
+            .map_err(|e| ("eligible", e))?;
             nomad
                 .set_eligibility(id, true)
                 .await
