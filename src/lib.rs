@@ -10,6 +10,7 @@ pub mod consul;
 pub mod context;
 pub mod deploy;
 pub mod ecs;
+pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod git;

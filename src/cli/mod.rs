@@ -5,6 +5,7 @@ mod bootstrap;
 mod certs;
 mod completions;
 mod deploy;
+mod env;
 mod info;
 mod rebuild;
 mod render;
@@ -80,6 +81,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
     Deploy(deploy::Args),
+    /// Ad hoc environments: apply, list, show, destroy, gc — with a TTL, nothing left behind
+    Env(env::Args),
     /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
     Terraform(terraform::Args),
     /// The cluster's instances, autoscaling groups and Nomad nodes
@@ -138,6 +141,7 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Certs(args) => certs::run(ctx, args).await,
         Command::Secrets(args) => secrets::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Env(args) => env::run(ctx, args).await,
         Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Info(args) => info::run(ctx, args).await,
         Command::Ssh(args) => ssh::run(ctx, args).await,

@@ -4,6 +4,7 @@
 mod api;
 mod client;
 mod config;
+mod namespaces;
 pub mod types;
 
 pub use client::{NomadClient, NomadError, QueryMeta};

@@ -36,6 +36,12 @@ pub struct EnvironmentFile {
     pub created: Option<String>,
     #[serde(default)]
     pub owner: Option<String>,
+    /// Ad hoc environments: when `opsctl env gc` destroys it (RFC 3339; renewed by `env apply`).
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// Ad hoc environments: the environment it was made from (`env apply --from`).
+    #[serde(default)]
+    pub from: Option<String>,
     /// `target = "ecs"`: where the environment's jobs run as ECS services.
     #[serde(default)]
     pub ecs: Option<EcsSettings>,
@@ -80,6 +86,8 @@ pub struct Environment {
     pub ttl: Option<String>,
     pub created: Option<String>,
     pub owner: Option<String>,
+    pub expires: Option<String>,
+    pub from: Option<String>,
     pub ecs: Option<EcsSettings>,
     /// Path of the file relative to the repository root.
     pub file: String,
@@ -96,6 +104,11 @@ impl Environment {
         // Saturating: a huge `port_base` is reported by validation, never an overflow.
         self.port_base
             .map(|base| base..base.saturating_add(self.port_block))
+    }
+
+    /// An ad hoc environment has a time to live; permanent ones have none.
+    pub fn is_ad_hoc(&self) -> bool {
+        self.ttl.is_some()
     }
 
     pub fn hostname(&self, job: &str, domain: &str) -> String {

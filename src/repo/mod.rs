@@ -268,6 +268,8 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     ttl: env.ttl,
                     created: env.created,
                     owner: env.owner,
+                    expires: env.expires,
+                    from: env.from,
                     ecs: env.ecs,
                     file,
                 },

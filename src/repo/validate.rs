@@ -508,14 +508,13 @@ fn environment_rules(repo: &Repo, problems: &mut Problems) {
                 ));
             }
         }
-        if let Some(created) = &env.created {
-            if time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+        for (key, value) in [("created", &env.created), ("expires", &env.expires)] {
+            let Some(value) = value else { continue };
+            if time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
                 .is_err()
             {
-                problems.push(at.problem(
-                    &keys(&["created"]),
-                    format!("`{created}` is not an RFC 3339 time"),
-                ));
+                problems
+                    .push(at.problem(&keys(&[key]), format!("`{value}` is not an RFC 3339 time")));
             }
         }
 

@@ -13,6 +13,8 @@ use crate::schema::validate_job;
 use crate::state::{ApiError, State};
 use crate::{Request, Shared};
 
+mod vars;
+
 pub async fn serve(
     shared: Arc<Shared>,
     listener: std::net::TcpListener,
@@ -663,10 +665,13 @@ async fn route(
                 move |s| s.set_eligibility(&id, &eligibility),
             )
         }
-        _ => error(ApiError::new(
-            404,
-            format!("Invalid URL path: {method} {path}"),
-        )),
+        _ => match vars::route(shared, method, &parts, query, headers, body).await {
+            Some(response) => response,
+            None => error(ApiError::new(
+                404,
+                format!("Invalid URL path: {method} {path}"),
+            )),
+        },
     }
 }
 

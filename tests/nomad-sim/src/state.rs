@@ -83,6 +83,8 @@ pub struct State {
     pub requests: Vec<Request>,
     pub violations: Vec<String>,
     pub acl: Option<BTreeMap<String, Token>>,
+    /// Nomad variables by (namespace, path) (`/v1/var/:path`).
+    pub variables: BTreeMap<Key, Value>,
     next_node: usize,
 }
 
@@ -186,6 +188,7 @@ impl State {
             requests: Vec::new(),
             violations: Vec::new(),
             acl: None,
+            variables: BTreeMap::new(),
             next_node: 0,
         };
         state.upsert_namespace(
@@ -235,6 +238,29 @@ impl State {
             return Err(ApiError::new(
                 500,
                 format!("namespace \"{name}\" has non-terminal jobs in regions: [global]"),
+            ));
+        }
+        // As Nomad (nomad/namespace_endpoint.go): allocations still running on a client and
+        // variables also keep a namespace from being deleted.
+        let live_allocs = self.allocs.values().any(|a| {
+            a.value["Namespace"] == name
+                && !matches!(
+                    a.value["ClientStatus"].as_str(),
+                    Some("complete" | "failed" | "lost")
+                )
+        });
+        if live_allocs {
+            return Err(ApiError::new(
+                500,
+                format!("namespace \"{name}\" has non-terminal allocations in regions: [global]"),
+            ));
+        }
+        if self.variables.keys().any(|(ns, _)| ns == name) {
+            return Err(ApiError::new(
+                500,
+                format!(
+                    "namespace \"{name}\" has variables associated with it in regions: [global]"
+                ),
             ));
         }
         self.jobs.retain(|(ns, _), _| ns != name);
