@@ -349,6 +349,54 @@ fn apply_push_records_the_environment_on_the_remote() {
 }
 
 #[test]
+fn a_stale_checkout_pushing_second_gets_another_port_block() {
+    let repo = GitRepo::new("main");
+    let sim = sim();
+    // A second checkout, cloned before the first one's environment exists.
+    let other = repo.dir.path().join("other");
+    git(
+        repo.dir.path(),
+        &[
+            "clone",
+            "--quiet",
+            repo.bare().to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    let first = ok(
+        &repo.work(),
+        &sim,
+        &["apply", "first", "--owner", "ana", "--push"],
+    );
+    assert_eq!(first["fields"]["port_base"], 1068);
+    // The stale checkout also sees 1068 free; its push is rejected, it applies again on
+    // the remote's tip and gets the next block.
+    let plan = ok(
+        &other,
+        &sim,
+        &["apply", "second", "--owner", "bob", "--plan"],
+    );
+    assert_eq!(plan["fields"]["port_base"], 1068, "stale view");
+    let second = ok(
+        &other,
+        &sim,
+        &["apply", "second", "--owner", "bob", "--push"],
+    );
+    assert_eq!(second["push_attempts"], 2, "{second:#}");
+    assert_eq!(second["fields"]["port_base"], 1079);
+    assert_eq!(second["git"]["pushed"], true);
+    let remote = git(
+        &repo.bare(),
+        &["show", "main:clusters/plutus/envs/second.toml"],
+    );
+    assert!(remote.contains("port_base = 1079"), "{remote}");
+    git(&repo.work(), &["pull", "--quiet"]);
+    validate(&repo.work());
+    let running = sim.job("second", "marlowe-run");
+    assert!(running.is_some());
+}
+
+#[test]
 fn destroy_leaves_nothing_and_twice_is_a_no_op() {
     let repo = ExampleRepo::new();
     let sim = sim();
@@ -540,6 +588,6 @@ fn gc_destroys_expired_environments_and_orphans_are_flagged() {
     assert!(sim.job_ids("lost").is_empty());
 
     let show = ok(repo.path(), &sim, &["show", "long"]);
-    assert_eq!(show["allocations"].as_array().unwrap().is_empty(), false);
+    assert!(!show["allocations"].as_array().unwrap().is_empty());
     assert_eq!(show["namespace"], "long");
 }

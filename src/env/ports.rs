@@ -34,6 +34,8 @@ pub fn taken(repo: &Repo, except: &str) -> Vec<Range<u32>> {
 }
 
 #[cfg(test)]
+// One-block lists of taken ranges are what these tests mean.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 
