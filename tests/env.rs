@@ -591,3 +591,81 @@ fn gc_destroys_expired_environments_and_orphans_are_flagged() {
     assert!(!show["allocations"].as_array().unwrap().is_empty());
     assert_eq!(show["namespace"], "long");
 }
+
+#[test]
+fn list_without_nomad_shows_the_files_and_says_why() {
+    let repo = ExampleRepo::new();
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let out = opsctl()
+        .arg("--repo")
+        .arg(repo.path())
+        .env("NOMAD_ADDR", &closed)
+        .args(["--output", "json", "env", "list"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        list["nomad_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach Nomad"),
+        "{list:#}"
+    );
+    assert_eq!(list["environments"].as_array().unwrap().len(), 6);
+    assert!(list["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["namespace_exists"].is_null() && r["orphan"].is_null()));
+}
+
+#[test]
+fn text_output_names_the_environment_first_and_ends_with_urls() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    let requested = "Feature/ABC_123-very-long-branch-name-for-the-new-marlowe-run-checkout";
+    let text = |args: &[&str]| {
+        let out = opsctl()
+            .arg("--repo")
+            .arg(repo.path())
+            .env("NOMAD_ADDR", sim.address())
+            .args(["--yes", "env"])
+            .args(args)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let out = text(&["apply", requested, "--owner", "ana"]);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with("create ad hoc environment feature-abc-123-very-long"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "from `{requested}` (shortened to fit 44 characters)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("ports:     1068..=1078"), "{out}");
+    assert!(out.contains("job:       marlowe-run new"), "{out}");
+    assert!(
+        out.contains("https://marlowe-run-feature-abc-123-very-long"),
+        "{out}"
+    );
+    let name = first.split_whitespace().nth(4).unwrap().to_string();
+    let out = text(&["destroy", &name]);
+    assert!(out.contains("nothing is left"), "{out}");
+}

@@ -116,8 +116,7 @@ struct GcArgs {
     timeout: Duration,
 }
 
-fn nomad(ctx: &Context, repo: &crate::repo::Repo) -> Result<NomadClient> {
-    let _ = ctx;
+fn nomad(repo: &crate::repo::Repo) -> Result<NomadClient> {
     NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
         .map_err(|e| Error::invalid(e.to_string()))
 }
@@ -135,7 +134,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let root = ctx.repo_root()?;
     let cluster = ctx.cluster.as_deref();
     let repo = ctx.open_repo()?;
-    let client = nomad(ctx, &repo)?;
+    let client = nomad(&repo)?;
     match args.command {
         EnvCommand::Apply(a) => {
             let pairs = |v: &[String]| -> Result<Vec<(String, String)>> {
