@@ -596,20 +596,8 @@ fn gc_destroys_expired_environments_and_orphans_are_flagged() {
 fn list_without_nomad_shows_the_files_and_says_why() {
     let repo = ExampleRepo::new();
     let closed = format!("http://127.0.0.1:{}", support::free_port());
-    let out = opsctl()
-        .arg("--repo")
-        .arg(repo.path())
-        .env("NOMAD_ADDR", &closed)
-        .args(["--output", "json", "env", "list"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = stdout_of(repo.path(), &closed, &["--output", "json", "env", "list"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
     assert!(
         list["nomad_error"]
             .as_str()
@@ -631,21 +619,9 @@ fn text_output_names_the_environment_first_and_ends_with_urls() {
     let sim = sim();
     let requested = "Feature/ABC_123-very-long-branch-name-for-the-new-marlowe-run-checkout";
     let text = |args: &[&str]| {
-        let out = opsctl()
-            .arg("--repo")
-            .arg(repo.path())
-            .env("NOMAD_ADDR", sim.address())
-            .args(["--yes", "env"])
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        let mut all = vec!["--yes", "env"];
+        all.extend_from_slice(args);
+        stdout_of(repo.path(), &sim.address(), &all)
     };
     let out = text(&["apply", requested, "--owner", "ana"]);
     let first = out.lines().next().unwrap();
@@ -668,4 +644,22 @@ fn text_output_names_the_environment_first_and_ends_with_urls() {
     let name = first.split_whitespace().nth(4).unwrap().to_string();
     let out = text(&["destroy", &name]);
     assert!(out.contains("nothing is left"), "{out}");
+}
+
+/// The stdout of a successful `opsctl --repo REPO ARGS` against Nomad at `nomad`.
+fn stdout_of(repo: &Path, nomad: &str, args: &[&str]) -> String {
+    let out = opsctl()
+        .arg("--repo")
+        .arg(repo)
+        .env("NOMAD_ADDR", nomad)
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
