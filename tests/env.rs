@@ -663,3 +663,35 @@ fn stdout_of(repo: &Path, nomad: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+#[test]
+fn gc_orphans_also_removes_a_namespace_the_deploy_flow_made() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    repo.opsctl()
+        .env("NOMAD_ADDR", sim.address())
+        .args(["--yes", "deploy", "production", "--timeout", "30s"])
+        .timeout(Duration::from_secs(90))
+        .assert()
+        .success();
+    // The environment file is gone; its namespace `prod` still runs its jobs.
+    std::fs::remove_file(repo.file("clusters/plutus/envs/production.toml")).unwrap();
+    std::fs::remove_dir_all(repo.file("revisions/production")).unwrap();
+    let list = ok(repo.path(), &sim, &["list"]);
+    let orphan = list["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "prod")
+        .unwrap_or_else(|| panic!("{list:#}"));
+    assert_eq!(orphan["jobs_running"], 4);
+    assert!(ok(repo.path(), &sim, &["gc"])["candidates"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let gc = ok(repo.path(), &sim, &["gc", "--orphans"]);
+    assert_eq!(gc["destroyed"][0]["name"], "prod", "{gc:#}");
+    assert_eq!(gc["destroyed"][0]["left"], serde_json::json!([]));
+    assert!(sim.namespace("prod").is_none());
+    assert!(sim.job_ids("prod").is_empty());
+}

@@ -103,8 +103,19 @@ pub async fn destroy(
         .namespace(&namespace)
         .await
         .map_err(|e| nomad_error(&format!("reading namespace `{namespace}`"), e))?;
+    // The environment the namespace's jobs were deployed for: this one, or for an orphaned
+    // namespace (no file), the one its meta names.
+    let owner_env = ns
+        .as_ref()
+        .and_then(super::namespace_owner_env)
+        .map(str::to_string);
     if let Some(ns) = &ns {
-        if super::namespace_owner_env(ns) != Some(req.name.as_str()) && !req.force {
+        let ours = match (env, owner_env.as_deref()) {
+            (Some(env), Some(owner)) => owner == env.name,
+            (None, Some(owner)) => owner == req.name || super::list::is_orphan(&repo, ns),
+            (_, None) => false,
+        };
+        if !ours && !req.force {
             return Err(EnvError::NamespaceTaken {
                 namespace: namespace.clone(),
                 name: req.name.clone(),
@@ -132,7 +143,7 @@ pub async fn destroy(
                     .as_ref()
                     .and_then(|m| m.get(crate::deploy::META_ENVIRONMENT))
                     .map(String::as_str)
-                    != Some(req.name.as_str())
+                    != Some(owner_env.as_deref().unwrap_or(&req.name))
             })
             .map(|j| j.id.as_str())
             .collect();
