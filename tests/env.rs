@@ -472,12 +472,7 @@ fn destroying_a_permanent_environment_is_refused_and_touches_nothing() {
     let repo = ExampleRepo::new();
     let sim = sim();
     // Staging deployed as usual.
-    repo.opsctl()
-        .env("NOMAD_ADDR", sim.address())
-        .args(["--yes", "deploy", "staging", "--timeout", "30s"])
-        .timeout(Duration::from_secs(90))
-        .assert()
-        .success();
+    deploy(&repo, &sim, "staging");
     let before = sim.requests().len();
     let (code, json, stderr) = run(repo.path(), &sim, &["destroy", "staging"]);
     assert_eq!(code, 2, "{json:#}\n{stderr}");
@@ -668,12 +663,7 @@ fn stdout_of(repo: &Path, nomad: &str, args: &[&str]) -> String {
 fn gc_orphans_also_removes_a_namespace_the_deploy_flow_made() {
     let repo = ExampleRepo::new();
     let sim = sim();
-    repo.opsctl()
-        .env("NOMAD_ADDR", sim.address())
-        .args(["--yes", "deploy", "production", "--timeout", "30s"])
-        .timeout(Duration::from_secs(90))
-        .assert()
-        .success();
+    deploy(&repo, &sim, "production");
     // The environment file is gone; its namespace `prod` still runs its jobs.
     std::fs::remove_file(repo.file("clusters/plutus/envs/production.toml")).unwrap();
     std::fs::remove_dir_all(repo.file("revisions/production")).unwrap();
@@ -694,4 +684,14 @@ fn gc_orphans_also_removes_a_namespace_the_deploy_flow_made() {
     assert_eq!(gc["destroyed"][0]["left"], serde_json::json!([]));
     assert!(sim.namespace("prod").is_none());
     assert!(sim.job_ids("prod").is_empty());
+}
+
+/// `opsctl deploy ENV`, as the permanent environments are deployed.
+fn deploy(repo: &ExampleRepo, sim: &Sim, env: &str) {
+    repo.opsctl()
+        .env("NOMAD_ADDR", sim.address())
+        .args(["--yes", "deploy", env, "--timeout", "30s"])
+        .timeout(Duration::from_secs(90))
+        .assert()
+        .success();
 }
