@@ -853,22 +853,6 @@ fn dead_key_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problems
             "has no effect: the local backend takes no lock table",
         ));
     }
-    if cluster.provider != "aws" {
-        let aws_only: [(&str, bool); 4] = [
-            ("network", !cluster.network.vpc_cidrs.is_empty()),
-            ("nodes", !cluster.nodes.is_empty()),
-            ("routing", cluster.routing.is_some()),
-            ("rules", !cluster.rules.is_empty()),
-        ];
-        for (key, set) in aws_only {
-            if set {
-                problems.push(at.problem(
-                    &keys(&[key]),
-                    format!("has no effect: only the built-in aws provider reads [{key}] (provider is `{}`)", cluster.provider),
-                ));
-            }
-        }
-    }
 }
 
 /// Whether `inner` lies within `outer` (both IPv4 CIDRs).
@@ -1428,6 +1412,24 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.contains("has no effect: the cluster has no routing nodes")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn keys_of_the_other_strategy_or_backend_have_no_effect() {
+        let problems = problems_with(|t| {
+            format!("{t}\n[rebuild]\nstrategy = \"nixos\"\ncommand = \"true\"\n\n[terraform]\nbackend = \"local\"\nlock_table = \"plutus-lock\"\n")
+        });
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("rebuild.command: has no effect with the nixos strategy"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(
+                "terraform.lock_table: has no effect: the local backend takes no lock table"
+            ),
             "{problems:?}"
         );
     }
