@@ -182,15 +182,18 @@ fn core_count_is_three_or_five() {
 }
 
 #[test]
-fn every_client_region_has_an_ami() {
+fn a_client_region_without_an_ami_is_left_to_bootstrap() {
+    // bootstrap copies the core region's image there; only the core region needs an entry.
     let repo = ExampleRepo::new();
     repo.edit(CLUSTER, ", us-east-2 = \"ami-0f1e2d3c4b5a69788\"", "");
+    assert_eq!(problems(&repo), Vec::new());
+    repo.edit(CLUSTER, "eu-central-1 = \"ami-0a1b2c3d4e5f60718\"", "");
     assert_problem(
         &problems(&repo),
         CLUSTER,
-        Some("clients[1].region"),
-        Some((30, 1)),
-        "no AMI for client region us-east-2: add it to [aws].amis",
+        Some("aws.amis"),
+        Some((11, 1)),
+        "no AMI for the core region eu-central-1: add `eu-central-1 = \"ami-…\"`",
     );
 }
 

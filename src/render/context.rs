@@ -73,6 +73,7 @@ impl TemplateContext {
                 "datacenters": cluster.nomad.datacenters,
                 "region": cluster.aws.as_ref().map(|a| a.region.clone()),
                 "nomad_region": cluster.nomad.region,
+                "nodes": cluster.node_facts(),
             })),
             vars: Value::from_serialize(&vars),
             rev,

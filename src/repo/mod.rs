@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 pub use cluster::{
+    public_subnet_of, subnet_cidrs, NamedNode, NetworkSettings, NodeSettings, RoutingSettings,
+    RuleSettings, Volume, RULE_ROLES,
+};
+pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
     NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
     Variant,
@@ -419,6 +423,10 @@ fn known_cluster_keys(parent: &[Seg]) -> &'static [&'static str] {
         [Seg::Key(k)] if k == "ssh" => fields::<SshSettings>(),
         [Seg::Key(k)] if k == "rebuild" => fields::<RebuildSettings>(),
         [Seg::Key(k), Seg::Index(_)] if k == "clients" => fields::<ClientGroup>(),
+        [Seg::Key(k)] if k == "network" => fields::<NetworkSettings>(),
+        [Seg::Key(k), _] if k == "nodes" => fields::<NodeSettings>(),
+        [Seg::Key(k)] if k == "routing" => fields::<RoutingSettings>(),
+        [Seg::Key(k), Seg::Index(_)] if k == "rules" => fields::<RuleSettings>(),
         [Seg::Key(k), _] if k == "variants" => fields::<Variant>(),
         [Seg::Key(k), _] if k == "sources" => fields::<Source>(),
         _ => &[],
