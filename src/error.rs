@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::repo::Problem;
+use crate::problem::Problem;
 
 /// Stable process exit codes (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod nomad;
 pub mod output;
 pub mod pki;
+pub mod problem;
 pub mod process;
 pub mod rebuild;
 pub mod remote;

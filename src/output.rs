@@ -173,10 +173,10 @@ impl Output {
         stdout.flush()
     }
 
-    /// A text note on stderr (a preview before a confirmation), left out with `--quiet` and
-    /// in JSON mode.
+    /// A text note on stderr (a preview before a confirmation, the node `ssh` connects to),
+    /// left out with `--quiet`.
     pub fn note(&self, text: &str) -> std::io::Result<()> {
-        if self.quiet || self.format == OutputFormat::Json || text.is_empty() {
+        if self.quiet || text.is_empty() {
             return Ok(());
         }
         write_text(&mut std::io::stderr().lock(), text)

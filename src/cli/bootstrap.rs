@@ -106,15 +106,17 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         ctx.output.emit(&report)?;
         return Ok(Exit::Success);
     }
-    let preview = BootstrapReport {
-        dry_run: true,
-        findings: report.findings.clone(),
-        cluster: report.cluster.clone(),
-        applied: false,
-        outcome: None,
-        written: false,
-    };
-    ctx.output.note(&preview.human(&ctx.output.style))?;
+    if ctx.output.format == crate::output::OutputFormat::Text {
+        let preview = BootstrapReport {
+            dry_run: true,
+            findings: report.findings.clone(),
+            cluster: report.cluster.clone(),
+            applied: false,
+            outcome: None,
+            written: false,
+        };
+        ctx.output.note(&preview.human(&ctx.output.style))?;
+    }
     ctx.output
         .confirm("Create and fix the resources above?", ctx.yes)?;
     let mut outcome = bootstrap::apply(&repo, &plan).await?;

@@ -202,6 +202,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         deploy_ecs(&repo, &ecs_envs, &ecs_options)
     );
     outcomes.extend(ecs_outcomes?);
+    deployer.progress.flush();
     let mut report = DeployReport::new(&address, false, &plans, outcomes);
     report.changes += ecs_changes;
     report.revisions = revisions;

@@ -164,15 +164,17 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         &format!("Rebuild {} node(s): {}?", nodes.len(), names.join(", ")),
         ctx.yes,
     )?;
+    let events = ctx.events();
     let outcomes = rebuild::roll(
         &nodes,
         strategy.as_ref(),
         &ssh,
         nomad.as_ref(),
         &options,
-        &ctx.events(),
+        &events,
     )
     .await;
+    events.flush();
     let failed = outcomes
         .iter()
         .filter(|o| o.status != NodeStatus::Done)

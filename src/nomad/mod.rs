@@ -4,6 +4,7 @@
 mod api;
 mod client;
 mod config;
+pub mod retry;
 pub mod types;
 
 pub use client::{NomadClient, NomadError, QueryMeta};

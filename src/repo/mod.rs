@@ -6,7 +6,6 @@
 mod cluster;
 mod environment;
 pub mod names;
-mod problem;
 mod revision;
 pub mod source;
 mod validate;
@@ -16,13 +15,13 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+pub use crate::problem::{suggest, Problem, Problems};
 pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
     NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
     Variant,
 };
 pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
-pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
 pub use validate::MIN_AZS;
