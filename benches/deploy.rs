@@ -25,7 +25,11 @@ fn deployer(sim: &Sim, concurrency: usize) -> Deployer {
         timeout: Duration::from_secs(120),
         ..DeployOptions::default()
     };
-    Deployer::new(NomadClient::new(config).unwrap(), options, Progress::Silent)
+    Deployer::new(
+        NomadClient::new(config).unwrap(),
+        options,
+        Progress::silent(),
+    )
 }
 
 /// Plans and applies every environment; returns the number of submitted jobs.

@@ -79,7 +79,7 @@ fn main() {
             timeout: Duration::from_secs(60),
             ..DeployOptions::default()
         },
-        Progress::Silent,
+        Progress::silent(),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // Start from everything deployed.

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod bootstrap;
 pub mod cli;
+pub mod clients;
 pub mod consul;
 pub mod context;
 pub mod deploy;
@@ -18,8 +19,8 @@ pub mod inventory;
 pub mod nomad;
 pub mod output;
 pub mod pki;
+pub mod problem;
 pub mod process;
-pub mod prompt;
 pub mod rebuild;
 pub mod remote;
 pub mod render;
@@ -27,5 +28,6 @@ pub mod repo;
 pub mod revisions;
 pub mod secrets;
 pub mod terraform;
+pub mod ui;
 
 pub use error::{Error, Result};

@@ -168,11 +168,10 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             }
             if plan.new {
                 let question = format!("Create ad hoc environment `{}`?", plan.name.name);
-                if !crate::prompt::confirm(&question, ctx.yes)? {
-                    return Err(Error::failed("cancelled; nothing was created"));
-                }
+                ctx.output.confirm(&question, ctx.yes)?;
             }
-            let progress = Progress::detect(ctx.output.quiet);
+            let progress =
+                Progress::detect(ctx.output.quiet, ctx.output.format == OutputFormat::Json);
             let report = env::apply(&root, cluster, &req, &client, plan, progress).await?;
             ctx.output.emit(&report)?;
             Ok(if report.failed > 0 {
@@ -193,9 +192,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
         }
         EnvCommand::Destroy(a) => {
             let question = format!("Destroy environment `{}` and everything it runs?", a.name);
-            if !crate::prompt::confirm(&question, ctx.yes)? {
-                return Err(Error::failed("cancelled; nothing was destroyed"));
-            }
+            ctx.output.confirm(&question, ctx.yes)?;
             let req = DestroyRequest {
                 name: a.name,
                 force: a.force,
@@ -216,9 +213,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             let candidates = env::gc_candidates(&repo, &client, a.orphans).await?;
             if !a.dry_run && !candidates.is_empty() {
                 let question = format!("Destroy {} environment(s)?", candidates.len());
-                if !crate::prompt::confirm(&question, ctx.yes)? {
-                    return Err(Error::failed("cancelled; nothing was destroyed"));
-                }
+                ctx.output.confirm(&question, ctx.yes)?;
             }
             let req = GcRequest {
                 dry_run: a.dry_run,

@@ -11,7 +11,7 @@ use crate::repo::Repo;
 
 /// Plans `env` with the deploy flow (render → plan); nothing is written to Nomad.
 pub async fn plan_env(repo: &Repo, env: &str, client: &NomadClient) -> Result<Vec<EnvPlan>> {
-    let deployer = Deployer::new(client.clone(), DeployOptions::default(), Progress::Silent);
+    let deployer = Deployer::new(client.clone(), DeployOptions::default(), Progress::silent());
     deploy::plan_environments(&deployer, repo, &[env.to_string()]).await
 }
 

@@ -5,6 +5,7 @@ mod api;
 mod client;
 mod config;
 mod namespaces;
+pub mod retry;
 pub mod types;
 
 pub use client::{NomadClient, NomadError, QueryMeta};

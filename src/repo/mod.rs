@@ -6,7 +6,6 @@
 mod cluster;
 mod environment;
 pub mod names;
-mod problem;
 mod revision;
 pub mod source;
 mod validate;
@@ -16,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+pub use crate::problem::{suggest, Problem, Problems};
 pub use cluster::{
     public_subnet_of, subnet_cidrs, NamedNode, NetworkSettings, NodeSettings, RoutingSettings,
     RuleSettings, Volume, RULE_ROLES,
@@ -26,7 +26,6 @@ pub use cluster::{
     Variant,
 };
 pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
-pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
 pub use validate::MIN_AZS;
