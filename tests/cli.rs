@@ -185,7 +185,7 @@ fn render_text_output_and_one_job() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "# jobs/marlowe-run.json → prod/marlowe-run",
+            "# jobs/marlowe-run.json.tmpl → prod/marlowe-run",
         ))
         .stdout(predicate::str::contains("Host(`run.marlowe-finance.io`)"))
         .stdout(predicate::str::contains("marlowe-website").not());

@@ -62,7 +62,9 @@ impl TemplateContext {
             })
         });
 
-        let mut vars = variant.vars.clone();
+        // Cluster vars, then the variant's, then the environment's.
+        let mut vars = cluster.vars.clone();
+        vars.extend(variant.vars.clone());
         vars.extend(env.vars.clone());
 
         TemplateContext {

@@ -32,6 +32,12 @@ pub struct Cluster {
     /// How `opsctl rebuild` rolls configuration out.
     #[serde(default)]
     pub rebuild: Option<RebuildSettings>,
+    // --- job templates: cluster-wide template variables (owned by the template rules) ---
+    /// Template variables of every environment (`vars.*`), under the variant's and the
+    /// environment's.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    // --- end of job templates ---
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -39,6 +39,42 @@ pub struct EnvironmentFile {
     /// `target = "ecs"`: where the environment's jobs run as ECS services.
     #[serde(default)]
     pub ecs: Option<EcsSettings>,
+    /// Static ports the environment's jobs may bind outside its block (or without one):
+    /// `[123, 9022]`, or `"any"`. Without it, static ports must lie in the block.
+    #[serde(default)]
+    pub static_ports: Option<StaticPorts>,
+}
+
+/// `static_ports` of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StaticPorts {
+    /// `"any"`: every static port is allowed.
+    Any,
+    /// These ports are allowed besides the block.
+    Ports(Vec<u32>),
+}
+
+impl<'de> Deserialize<'de> for StaticPorts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Ports(Vec<u32>),
+        }
+        match Raw::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom(
+                "`static_ports` must be a list of port numbers such as [123, 9022] or \"any\"",
+            )
+        })? {
+            Raw::Word(word) if word == "any" => Ok(StaticPorts::Any),
+            Raw::Word(word) => Err(serde::de::Error::custom(format!(
+                "`static_ports = \"{word}\"`: the only word allowed is \"any\" (or a list of ports)"
+            ))),
+            Raw::Ports(ports) => Ok(StaticPorts::Ports(ports)),
+        }
+    }
 }
 
 /// The ECS side of an environment: each job's template is a task definition, deployed to the
@@ -81,6 +117,7 @@ pub struct Environment {
     pub created: Option<String>,
     pub owner: Option<String>,
     pub ecs: Option<EcsSettings>,
+    pub static_ports: Option<StaticPorts>,
     /// Path of the file relative to the repository root.
     pub file: String,
 }
@@ -96,6 +133,17 @@ impl Environment {
         // Saturating: a huge `port_base` is reported by validation, never an overflow.
         self.port_base
             .map(|base| base..base.saturating_add(self.port_block))
+    }
+
+    /// Whether a job of this environment may bind `port` statically: inside the block, or
+    /// allowed by `static_ports`.
+    pub fn allows_static_port(&self, port: u32) -> bool {
+        self.port_range().is_some_and(|r| r.contains(&port))
+            || match &self.static_ports {
+                Some(StaticPorts::Any) => true,
+                Some(StaticPorts::Ports(ports)) => ports.contains(&port),
+                None => false,
+            }
     }
 
     pub fn hostname(&self, job: &str, domain: &str) -> String {

@@ -21,7 +21,7 @@ pub use cluster::{
     NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
     Variant,
 };
-pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
+pub use environment::{EcsSettings, Environment, EnvironmentFile, StaticPorts, Target};
 pub use problem::{suggest, Problem, Problems};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
@@ -29,14 +29,20 @@ pub use validate::MIN_AZS;
 
 use crate::error::{Error, Result};
 
-/// A job template under `jobs/`.
+/// A job file under `jobs/`: `<name>.json` is a job as written (never a template),
+/// `<name>.json.tmpl` a template rendered per environment.
 #[derive(Debug, Clone)]
 pub struct JobTemplate {
     pub name: String,
     /// Path relative to the repository root.
     pub file: String,
     pub text: String,
+    /// Whether the file is a template (`.json.tmpl`); plain `.json` files are used as written.
+    pub template: bool,
 }
+
+/// Suffix of a job template; `.json` files are jobs as written.
+pub const TEMPLATE_SUFFIX: &str = ".json.tmpl";
 
 /// The selected cluster of an ops repository, fully loaded.
 #[derive(Debug)]
@@ -269,19 +275,49 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     created: env.created,
                     owner: env.owner,
                     ecs: env.ecs,
+                    static_ports: env.static_ports,
                     file,
                 },
             );
         }
     }
 
-    let mut jobs = BTreeMap::new();
-    for path in files_with_extension(&root.join("jobs"), "json")? {
+    let mut jobs: BTreeMap<String, JobTemplate> = BTreeMap::new();
+    let job_dir = root.join("jobs");
+    let job_files = files_with_extension(&job_dir, "json")?
+        .into_iter()
+        .map(|p| (p, false))
+        .chain(
+            files_with_extension(&job_dir, "tmpl")?
+                .into_iter()
+                .filter(|p| p.to_string_lossy().ends_with(TEMPLATE_SUFFIX))
+                .map(|p| (p, true)),
+        );
+    for (path, template) in job_files {
         let file = rel(&path);
-        if let Some(text) = read_text(&path, &file, problems) {
-            let name = file_stem(&path);
-            jobs.insert(name.clone(), JobTemplate { name, file, text });
+        let Some(text) = read_text(&path, &file, problems) else {
+            continue;
+        };
+        let name = file_stem(&path).trim_end_matches(".json").to_string();
+        if let Some(other) = jobs.get(&name) {
+            problems.push(Problem::new(
+                &file,
+                format!(
+                    "job `{name}` is also defined by {}: keep either the job (`.json`) or the template (`{TEMPLATE_SUFFIX}`)",
+                    other.file
+                ),
+            ));
+            continue;
         }
+        jobs.insert(
+            name.clone(),
+            JobTemplate {
+                name,
+                file,
+                text,
+                template,
+            },
+        );
     }
 
     // Only the revision folders of this cluster's environments: others belong to other clusters.

@@ -339,7 +339,7 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
                     .unwrap_or_default();
                 problems.push(at.problem(
                     &base("jobs"),
-                    format!("job `{job}` has no template jobs/{job}.json{hint}"),
+                    format!("job `{job}` has no file jobs/{job}.json or jobs/{job}{}{hint}", super::TEMPLATE_SUFFIX),
                 ));
             }
         }
