@@ -16,10 +16,18 @@ const STAGING_JOBS: [&str; 4] = [
 ];
 
 fn sim() -> Sim {
-    Sim::start_with(SimConfig {
+    example_sim(SimConfig {
         deploy_time: Duration::from_millis(60),
         ..SimConfig::default()
     })
+}
+
+/// A simulator with a client in the example's first datacenter (its own client-0 is in
+/// `dc1`, where the example's jobs cannot be placed).
+fn example_sim(config: SimConfig) -> Sim {
+    let sim = Sim::start_with(config);
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
+    sim
 }
 
 fn deploy(repo: &ExampleRepo, sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -360,7 +368,11 @@ fn canaries_wait_for_promotion_unless_promote_is_given() {
     let repo = ExampleRepo::new();
     let sim = sim();
     deploy(&repo, &sim, &["staging"]).success();
-    repo.edit("jobs/marlowe-run.json.tmpl", "\"Canary\": 0", "\"Canary\": 1");
+    repo.edit(
+        "jobs/marlowe-run.json.tmpl",
+        "\"Canary\": 0",
+        "\"Canary\": 1",
+    );
     let out = deploy(&repo, &sim, &["staging", "--job", "marlowe-run"]).success();
     let run = job(&report(&out), "marlowe-run").clone();
     assert_eq!(run["status"], "awaiting_promotion", "{run:#}");
@@ -432,7 +444,7 @@ fn permission_denied_names_the_token_variable() {
 #[test]
 fn injected_server_errors_do_not_stop_convergence_or_duplicate_submits() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_millis(60),
         fault_rate: 0.2,
         seed: 7,
@@ -707,7 +719,7 @@ fn without_a_terminal_changes_need_yes() {
 #[test]
 fn no_wait_returns_after_submitting() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_secs(30),
         ..SimConfig::default()
     });
@@ -722,7 +734,7 @@ fn no_wait_returns_after_submitting() {
 #[test]
 fn a_rollout_slower_than_the_timeout_fails_with_timed_out() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_secs(60),
         ..SimConfig::default()
     });
@@ -924,4 +936,41 @@ fn tls_follows_the_nomad_cli_variables() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr)
         .contains("NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY must be set together"));
     assert_eq!(sim.register_calls(), 0, "--plan submits nothing");
+}
+
+#[test]
+fn placement_failures_are_explained_at_once_and_warned_by_the_plan() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    // One node in web-ghc's datacenters (client-eu); web-ghc asks for a class none has.
+    // Nomad plans only in a namespace that exists.
+    sim.create_namespace("staging");
+    repo.edit(
+        "jobs/web-ghc.json.tmpl",
+        "\"Constraints\": [",
+        "\"Constraints\": [\n          { \"LTarget\": \"${node.class}\", \"RTarget\": \"gpu\", \"Operand\": \"=\" },",
+    );
+    let plan = deploy(&repo, &sim, &["staging", "--job", "web-ghc", "--plan"]).success();
+    let planned = job(&report(&plan), "web-ghc").clone();
+    assert_eq!(
+        planned["placement_failures"]["web-ghc"]["ConstraintFiltered"]["${node.class} = gpu"], 1,
+        "{planned:#}"
+    );
+    let started = std::time::Instant::now();
+    let out = deploy(&repo, &sim, &["staging", "--job", "web-ghc"]).code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no time-out wait"
+    );
+    let row = job(&report(&out), "web-ghc").clone();
+    assert_eq!(row["status"], "failed");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Nomad could not place the job: task group `web-ghc`: 1 nodes evaluated, 1 filtered, 0 exhausted: ")
+            && reason.contains("no nodes are available in datacenter \"us-east-2\"")
+            && reason.contains("constraint \"${node.class} = gpu\": 1 nodes excluded by filter"),
+        "{reason}"
+    );
+    assert_eq!(row["placement_failures"]["web-ghc"]["NodesEvaluated"], 1);
+    assert!(sim.allocations("staging", "web-ghc").is_empty());
 }

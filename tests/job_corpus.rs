@@ -52,7 +52,15 @@ fn sim() -> Sim {
 fn deploy(repo: &ExampleRepo, sim: &Sim) -> assert_cmd::assert::Assert {
     repo.opsctl()
         .env("NOMAD_ADDR", sim.address())
-        .args(["--output", "json", "deploy", "--yes", "--timeout", "20s", "corpus"])
+        .args([
+            "--output",
+            "json",
+            "deploy",
+            "--yes",
+            "--timeout",
+            "20s",
+            "corpus",
+        ])
         .timeout(Duration::from_secs(60))
         .assert()
 }
@@ -107,6 +115,46 @@ fn every_corpus_job_validates_deploys_and_redeploys_unchanged() {
                 String::from_utf8_lossy(&validated.get_output().stdout)
             ));
             continue;
+        }
+        // Keys Nomad ignores are warnings with their path (errors with --strict).
+        let report: Value =
+            serde_json::from_slice(&validated.get_output().stdout).unwrap_or(Value::Null);
+        let warned: Vec<String> = report["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                format!(
+                    "{}: {}",
+                    w["field"].as_str().unwrap_or(""),
+                    w["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let expected_warnings: Vec<String> = non_api_keys(&name)
+            .iter()
+            .map(|v| {
+                v.trim_start_matches("Job.")
+                    .trim_end_matches(": unknown field")
+                    .to_string()
+            })
+            .collect();
+        if warned.len() != expected_warnings.len()
+            || !expected_warnings.iter().all(|w| {
+                warned
+                    .iter()
+                    .any(|x| x.starts_with(&format!("{w}: not a Nomad field")))
+            })
+        {
+            failures.push(format!(
+                "{name}: warnings {warned:?}, expected {expected_warnings:?}"
+            ));
+        }
+        if !expected_warnings.is_empty() {
+            let strict = repo.opsctl().args(["validate", "--strict"]).assert();
+            if strict.get_output().status.code() != Some(2) {
+                failures.push(format!("{name}: validate --strict did not refuse"));
+            }
         }
         let sim = sim();
         let out = deploy(&repo, &sim);
@@ -163,8 +211,14 @@ fn every_corpus_job_validates_deploys_and_redeploys_unchanged() {
 #[test]
 fn invalid_corpus_jobs_are_refused_before_any_request() {
     for (file, expect) in [
-        ("bad-id.json", "job ID `web api` must be non-empty without spaces"),
-        ("no-task-groups.json", "the job needs at least one task group"),
+        (
+            "bad-id.json",
+            "job ID `web api` must be non-empty without spaces",
+        ),
+        (
+            "no-task-groups.json",
+            "the job needs at least one task group",
+        ),
         ("malformed.json", "line 5"),
     ] {
         let (repo, name) = repo_with(&corpus().join("invalid").join(file), "apps");
@@ -200,7 +254,16 @@ fn inspect_run_output_bare_and_wrapped_shapes_submit_identical_bodies() {
     });
     let wrapped = serde_json::json!({ "Job": bare });
     let mut output = bare.clone();
-    for key in ["Type", "Priority", "Region", "Namespace", "Periodic", "Update", "Meta", "Stop"] {
+    for key in [
+        "Type",
+        "Priority",
+        "Region",
+        "Namespace",
+        "Periodic",
+        "Update",
+        "Meta",
+        "Stop",
+    ] {
         output[key] = Value::Null;
     }
     output["TaskGroups"][0]["Networks"] = Value::Null;

@@ -554,7 +554,11 @@ fn static_ports_stay_inside_the_block() {
 #[test]
 fn port_offsets_beyond_the_block_are_template_errors() {
     let repo = ExampleRepo::new();
-    repo.edit("jobs/plutus-playground.json.tmpl", "env.port(1)", "env.port(11)");
+    repo.edit(
+        "jobs/plutus-playground.json.tmpl",
+        "env.port(1)",
+        "env.port(11)",
+    );
     let problems = problems(&repo);
     let problem = problems
         .iter()
@@ -695,11 +699,15 @@ fn a_job_file_is_not_a_template() {
         .render_env(env, &["web-ghc".to_string()])
         .unwrap();
     let mut job = rendered[0].job.clone();
-    let pattern = "%d [%thread] %-5level [%logger{36}] {= x =} {! y !} [[ .z ]] [% w %] ${NOMAD_PORT_http}";
+    let pattern =
+        "%d [%thread] %-5level [%logger{36}] {= x =} {! y !} [[ .z ]] [% w %] ${NOMAD_PORT_http}";
     job["TaskGroups"][0]["Tasks"][0]["Templates"] = serde_json::json!([
         {"EmbeddedTmpl": pattern, "DestPath": "local/logback.xml"}
     ]);
     job.as_object_mut().unwrap().remove("Namespace");
+    // Used as written in every environment of web-ghc: dynamic ports only.
+    job["TaskGroups"][0]["Networks"] =
+        serde_json::json!([{"Mode": "host", "DynamicPorts": [{"Label": "http"}]}]);
     job["Type"] = serde_json::Value::Null;
     repo.write(
         "jobs/web-ghc.json",
@@ -743,7 +751,12 @@ fn static_ports_policy_per_environment() {
     );
     // Allowed per environment; every environment with a block binds 123 on the same
     // datacenters, which validate reports as a clash.
-    for env in ["staging", "production", "plutus-staging", "plutus-production"] {
+    for env in [
+        "staging",
+        "production",
+        "plutus-staging",
+        "plutus-production",
+    ] {
         let file = format!("clusters/plutus/envs/{env}.toml");
         let text = repo.read(&file);
         repo.write(&file, &format!("{text}static_ports = [123]\n"));
@@ -751,7 +764,10 @@ fn static_ports_policy_per_environment() {
     let found = problems(&repo);
     let clashes: Vec<_> = found
         .iter()
-        .filter(|p| p.message.contains("static port 123 of job `web-ghc` is also claimed by"))
+        .filter(|p| {
+            p.message
+                .contains("static port 123 of job `web-ghc` is also claimed by")
+        })
         .collect();
     assert_eq!(clashes.len(), 3, "{found:#?}");
     assert_eq!(
@@ -765,7 +781,10 @@ fn static_ports_policy_per_environment() {
     );
     // A word other than "any" is refused with the key's position.
     let text = repo.read(STAGING);
-    repo.write(STAGING, &text.replace("static_ports = [123]", "static_ports = \"all\""));
+    repo.write(
+        STAGING,
+        &text.replace("static_ports = [123]", "static_ports = \"all\""),
+    );
     assert!(problems(&repo)
         .iter()
         .any(|p| p.file == STAGING && p.message.contains("the only word allowed is \"any\"")));
@@ -781,11 +800,14 @@ fn errors_in_partials_name_the_partial_and_the_importer() {
     let text = repo.read("jobs/web-ghc.json.tmpl");
     repo.write(
         "jobs/web-ghc.json.tmpl",
-        &format!("{{! import \"_lib/bitte.tmpl\" as bitte !}}\n{}", text.replacen(
-            "\"Tags\": [",
-            "\"OtherTags\": {= bitte.tags('web-ghc') =},\n            \"Tags\": [",
-            1,
-        )),
+        &format!(
+            "{{! import \"_lib/bitte.tmpl\" as bitte !}}\n{}",
+            text.replacen(
+                "\"Tags\": [",
+                "\"OtherTags\": {= bitte.tags('web-ghc') =},\n            \"Tags\": [",
+                1,
+            )
+        ),
     );
     let found = problems(&repo);
     let partial: Vec<_> = found
@@ -795,12 +817,13 @@ fn errors_in_partials_name_the_partial_and_the_importer() {
     assert!(!partial.is_empty(), "{found:#?}");
     assert_eq!(partial[0].line, Some(3), "{:#?}", partial[0]);
     assert!(
-        partial[0].message.contains("undefined value") && partial[0].message.contains("env.namspace"),
+        partial[0].message.contains("undefined value")
+            && partial[0].message.contains("env.namspace"),
         "{}",
         partial[0]
     );
     assert!(
-        partial[0].message.contains("(from jobs/web-ghc.json.tmpl:"),
+        partial[0].message.contains("(from jobs/web-ghc.json.tmpl"),
         "{}",
         partial[0]
     );
@@ -827,6 +850,86 @@ fn cluster_vars_reach_templates_under_variant_and_environment_vars() {
         .unwrap();
     let job = &rendered[0].job;
     // The cluster's network; the variant's instance count wins over the cluster's.
-    assert_eq!(job["TaskGroups"][0]["Tasks"][0]["Env"]["NETWORK"], "mainnet");
+    assert_eq!(
+        job["TaskGroups"][0]["Tasks"][0]["Env"]["NETWORK"],
+        "mainnet"
+    );
     assert_eq!(job["TaskGroups"][0]["Count"], 2);
+}
+
+#[test]
+fn hostname_patterns_labels_domains_and_aliases() {
+    let repo = ExampleRepo::new();
+    let text = repo.read(CLUSTER);
+    let text = text
+        .replacen(
+            "provider = \"aws\"\n",
+            "provider = \"aws\"\nhostname = \"{label}-{namespace}.{domain}\"\n",
+            1,
+        )
+        .replacen(
+            "port_block = 11\nvars = { web_ghc_source = \"marlowe-cardano\", run_instances = 2 }",
+            "port_block = 11\nvars = { web_ghc_source = \"marlowe-cardano\", run_instances = 2 }\nlabels = { web-ghc = \"webghc\" }",
+            1,
+        );
+    repo.write(CLUSTER, &text);
+    let staging = repo.read(STAGING);
+    repo.write(
+        STAGING,
+        &format!("{staging}domain = \"marlowe.example.org\"\naliases = {{ web-ghc = [\"webghc.marlowe.example.org\"] }}\n"),
+    );
+    repo.edit(
+        "jobs/web-ghc.json.tmpl",
+        "\"ingress\",",
+        "\"ingress\", {! for host in env.hostnames('web-ghc') !}\"host={= host =}\", {! endfor !}",
+    );
+    assert_eq!(problems(&repo), Vec::<Problem>::new());
+    let model = Repo::open(repo.path(), None).unwrap();
+    let rendered = Renderer::new(&model)
+        .render_env(model.env("staging").unwrap(), &["web-ghc".to_string()])
+        .unwrap();
+    let tags = rendered[0].job["TaskGroups"][0]["Services"][0]["Tags"].clone();
+    let tags: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"host=webghc-staging.marlowe.example.org"),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&"host=webghc.marlowe.example.org"),
+        "{tags:?}"
+    );
+    // Production keeps the cluster's domain; its override of marlowe-run still wins.
+    let production = model.env("production").unwrap();
+    assert_eq!(
+        production.hostname("web-ghc", &model.cluster.domain),
+        "webghc-prod.plutus.example.org"
+    );
+    assert_eq!(
+        production.hostname("marlowe-run", &model.cluster.domain),
+        "run.marlowe-finance.io"
+    );
+    // An unknown placeholder and an alias of a job the variant lacks are refused.
+    repo.write(
+        CLUSTER,
+        &text.replace("{label}-{namespace}", "{lable}-{namespace}"),
+    );
+    repo.write(
+        STAGING,
+        &format!("{staging}aliases = {{ webghc = [\"webghc.example.org\"] }}\n"),
+    );
+    let found = problems(&repo);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message.starts_with("unknown placeholder `{lable}`")),
+        "{found:#?}"
+    );
+    assert!(found
+        .iter()
+        .any(|p| p.file == STAGING && p.message == "`webghc` is not a job of variant `marlowe`"));
 }

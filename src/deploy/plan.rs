@@ -182,7 +182,12 @@ pub async fn plan_environments(
                 deployer
                     .bounded(deployer.client.job(namespace, &job.id))
                     .await
-                    .map(|found| found.as_ref().and_then(|j| j.get("Version")).and_then(Value::as_u64))
+                    .map(|found| {
+                        found
+                            .as_ref()
+                            .and_then(|j| j.get("Version"))
+                            .and_then(Value::as_u64)
+                    })
                     .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))
             }
         }))

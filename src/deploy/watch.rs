@@ -78,9 +78,9 @@ pub enum WatchError {
 /// What launches a periodic or parameterized job, when `spec` is one.
 fn launches(spec: Option<&Value>) -> Option<String> {
     let spec = spec?;
-    let periodic = spec.get("Periodic").filter(|p| {
-        p.is_object() && p.get("Enabled").and_then(Value::as_bool) != Some(false)
-    });
+    let periodic = spec
+        .get("Periodic")
+        .filter(|p| p.is_object() && p.get("Enabled").and_then(Value::as_bool) != Some(false));
     if let Some(periodic) = periodic {
         let cron = periodic
             .get("Spec")
@@ -141,7 +141,11 @@ impl Deployer {
     }
 
     /// `Stop: true`: the evaluation stops the job's allocations.
-    async fn follow_stop(&self, submitted: &Submitted, line: &JobLine) -> Result<Watched, WatchError> {
+    async fn follow_stop(
+        &self,
+        submitted: &Submitted,
+        line: &JobLine,
+    ) -> Result<Watched, WatchError> {
         line.set("stopping");
         let Some(id) = &submitted.eval_id else {
             return Ok(Watched::Stopped);

@@ -69,6 +69,7 @@ pub struct PlanResponse {
     pub job_modify_index: u64,
     pub diff: Option<JobDiff>,
     pub annotations: Option<PlanAnnotations>,
+    #[serde(rename = "FailedTGAllocs")]
     pub failed_tg_allocs: Option<BTreeMap<String, AllocMetric>>,
     /// RFC 3339; Go's zero time (`0001-01-01T00:00:00Z`) when the job is not periodic.
     #[serde(deserialize_with = "null_as_default")]
@@ -233,6 +234,7 @@ pub struct Evaluation {
     #[serde(rename = "DeploymentID")]
     #[serde(deserialize_with = "null_as_default")]
     pub deployment_id: String,
+    #[serde(rename = "FailedTGAllocs")]
     pub failed_tg_allocs: Option<BTreeMap<String, AllocMetric>>,
     #[serde(deserialize_with = "null_as_default")]
     pub blocked_eval: String,
@@ -389,7 +391,9 @@ impl AllocMetric {
             out.push(format!("class \"{class}\": {n} nodes excluded by filter"));
         }
         for (constraint, n) in &self.constraint_filtered {
-            out.push(format!("constraint \"{constraint}\": {n} nodes excluded by filter"));
+            out.push(format!(
+                "constraint \"{constraint}\": {n} nodes excluded by filter"
+            ));
         }
         if self.nodes_exhausted > 0 {
             out.push(format!(

@@ -151,9 +151,13 @@ impl Object for EnvObject {
                 let (job,): (String,) = minijinja::value::from_args(args)?;
                 Ok(Value::from(env.hostname(&job, &self.domain)))
             }
+            "hostnames" => {
+                let (job,): (String,) = minijinja::value::from_args(args)?;
+                Ok(Value::from(env.hostnames_of(&job, &self.domain)))
+            }
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
-                format!("env has no method `{method}` (methods: port, hostname)"),
+                format!("env has no method `{method}` (methods: port, hostname, hostnames)"),
             )),
         }
     }

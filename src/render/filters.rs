@@ -27,8 +27,11 @@ fn toyaml(value: &Value) -> Result<String, Error> {
 /// `"10s" | duration`: nanoseconds, as Nomad's API writes durations. Numbers pass through.
 fn duration(value: &Value) -> Result<Value, Error> {
     if let Some(text) = value.as_str() {
-        let parsed = humantime::parse_duration(text.trim())
-            .map_err(|e| invalid(format!("duration: `{text}` is not a duration such as \"10s\": {e}")))?;
+        let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
+            invalid(format!(
+                "duration: `{text}` is not a duration such as \"10s\": {e}"
+            ))
+        })?;
         let nanos = u64::try_from(parsed.as_nanos())
             .map_err(|_| invalid(format!("duration: `{text}` is too long")))?;
         return Ok(Value::from(nanos));
@@ -49,6 +52,7 @@ mod tests {
     fn render(source: &str) -> Result<String, minijinja::Error> {
         let mut engine = Environment::new();
         engine.set_syntax(super::super::syntax());
+        engine.set_keep_trailing_newline(true);
         super::register(&mut engine);
         engine.render_str(source, ())
     }
@@ -56,7 +60,10 @@ mod tests {
     #[test]
     fn durations_are_nanoseconds() {
         assert_eq!(render(r#"{= "10s" | duration =}"#).unwrap(), "10000000000");
-        assert_eq!(render(r#"{= "1h 30m" | duration =}"#).unwrap(), "5400000000000");
+        assert_eq!(
+            render(r#"{= "1h 30m" | duration =}"#).unwrap(),
+            "5400000000000"
+        );
         assert_eq!(render("{= 5 | duration =}").unwrap(), "5");
         let e = render(r#"{= "soon" | duration =}"#).unwrap_err();
         assert!(e.to_string().contains("`soon` is not a duration"), "{e}");

@@ -13,6 +13,8 @@ mod context;
 pub mod ecs;
 mod filters;
 pub mod job;
+pub mod lint;
+mod nomad_schema;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
@@ -41,6 +43,10 @@ pub struct Renderer<'r> {
     engine: minijinja::Environment<'r>,
     /// Templates that failed to compile, with their problems.
     broken: BTreeMap<String, Problem>,
+    /// Unknown keys are problems, not warnings (`validate --strict`, `strict_job_schema`).
+    strict: bool,
+    /// Schema warnings found so far (unknown keys), once per file and path.
+    warnings: std::sync::Mutex<BTreeMap<(String, String), Problem>>,
 }
 
 impl<'r> Renderer<'r> {
@@ -58,13 +64,56 @@ impl<'r> Renderer<'r> {
         let mut broken = BTreeMap::new();
         for template in repo.jobs.values().filter(|t| t.template) {
             if let Err(e) = engine.add_template(&template.file, &template.text) {
-                broken.insert(template.name.clone(), template_problem(repo, &template.file, &e));
+                broken.insert(
+                    template.name.clone(),
+                    template_problem(repo, &template.file, &e),
+                );
             }
         }
         Renderer {
             repo,
             engine,
             broken,
+            strict: repo.cluster.strict_job_schema,
+            warnings: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Unknown keys become problems (`validate --strict`).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = self.strict || strict;
+        self
+    }
+
+    /// The schema warnings found by the renders so far (unknown keys), in file order.
+    pub fn warnings(&self) -> Vec<Problem> {
+        self.warnings
+            .lock()
+            .map(|w| w.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn lint(
+        &self,
+        file: &str,
+        job: &serde_json::Value,
+        env: &Environment,
+        problems: &mut Problems,
+    ) {
+        for finding in lint::lint(job) {
+            if finding.error || self.strict {
+                problems.push(
+                    Problem::new(
+                        file,
+                        format!("for environment `{}`: {}", env.name, finding.message),
+                    )
+                    .field(finding.path),
+                );
+            } else if let Ok(mut warnings) = self.warnings.lock() {
+                warnings
+                    .entry((file.to_string(), finding.path.clone()))
+                    .or_insert_with(|| Problem::new(file, finding.message).field(finding.path));
+            }
         }
     }
 
@@ -111,7 +160,10 @@ impl<'r> Renderer<'r> {
             let Some(template) = self.repo.jobs.get(name) else {
                 problems.push(Problem::new(
                     format!("jobs/{name}.json"),
-                    format!("missing job file for job `{name}` (jobs/{name}.json or jobs/{name}{})", crate::repo::TEMPLATE_SUFFIX),
+                    format!(
+                        "missing job file for job `{name}` (jobs/{name}.json or jobs/{name}{})",
+                        crate::repo::TEMPLATE_SUFFIX
+                    ),
                 ));
                 continue;
             };
@@ -140,6 +192,9 @@ impl<'r> Renderer<'r> {
                 Target::Nomad => job::check_rendered(&template.file, &text, env),
                 Target::Ecs => ecs::check_rendered(&template.file, &text, env),
             };
+            if let (Ok(job), Target::Nomad) = (&checked, env.target) {
+                self.lint(&template.file, job, env, problems);
+            }
             match checked {
                 Ok(job) => rendered.push(RenderedJob {
                     name: name.clone(),
@@ -165,7 +220,10 @@ impl<'r> Renderer<'r> {
                     format!(
                         "job ID `{}` is also rendered by {} in namespace `{}`",
                         job.id,
-                        self.repo.jobs.get(other).map_or_else(|| other.to_string(), |t| t.file.clone()),
+                        self.repo
+                            .jobs
+                            .get(other)
+                            .map_or_else(|| other.to_string(), |t| t.file.clone()),
                         env.namespace
                     ),
                 ));
@@ -261,10 +319,8 @@ fn join_template_path(name: &str) -> String {
 /// Reads a partial under `jobs/` (never outside it); `None` is "template not found".
 fn load_partial(root: &Path, name: &str) -> Option<String> {
     let path = Path::new(name);
-    let inside = path.starts_with("jobs")
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+    let inside =
+        path.starts_with("jobs") && path.components().all(|c| matches!(c, Component::Normal(_)));
     if !inside {
         return None;
     }
@@ -298,16 +354,25 @@ fn template_problem(repo: &Repo, default_file: &str, e: &minijinja::Error) -> Pr
         None => innermost.kind().to_string(),
     };
     if let Some(source_line) = line.and_then(|l| {
-        source_text(repo, &file).and_then(|t| t.lines().nth(l.saturating_sub(1)).map(str::to_string))
+        source_text(repo, &file)
+            .and_then(|t| t.lines().nth(l.saturating_sub(1)).map(str::to_string))
     }) {
         message.push_str(&format!(" in `{}`", source_line.trim()));
     }
+    let mut via = Vec::new();
     for outer in chain.iter().rev().skip(1) {
         if let (Some(name), Some(l)) = (outer.name(), outer.line()) {
             if name != file || Some(l) != line {
-                message.push_str(&format!(" (from {name}:{l})"));
+                via.push(format!("{name}:{l}"));
             }
         }
+    }
+    // A macro of an imported file fails in that file; say which job was being rendered.
+    if file != default_file && !via.iter().any(|v| v.starts_with(default_file)) {
+        via.push(default_file.to_string());
+    }
+    for v in via {
+        message.push_str(&format!(" (from {v})"));
     }
     Problem::new(file, message).at(line.map(|l| (l, 1)))
 }

@@ -253,10 +253,12 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
         toml_sources.insert(file.clone(), source);
         if let Some(env) = parsed {
             let name = file_stem(&path);
-            let port_block = cluster
-                .as_ref()
-                .and_then(|c| c.variants.get(&env.variant))
-                .map_or(0, |v| v.port_block);
+            let variant = cluster.as_ref().and_then(|c| c.variants.get(&env.variant));
+            let port_block = variant.map_or(0, |v| v.port_block);
+            let hostname_pattern = variant
+                .and_then(|v| v.hostname.clone())
+                .or_else(|| cluster.as_ref().and_then(|c| c.hostname.clone()));
+            let labels = variant.map(|v| v.labels.clone()).unwrap_or_default();
             envs.insert(
                 name.clone(),
                 Environment {
@@ -276,6 +278,10 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     owner: env.owner,
                     ecs: env.ecs,
                     static_ports: env.static_ports,
+                    domain: env.domain,
+                    aliases: env.aliases,
+                    hostname_pattern,
+                    labels,
                     file,
                 },
             );

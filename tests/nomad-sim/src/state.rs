@@ -162,7 +162,9 @@ fn dc_matches(pattern: &str, dc: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == dc,
         Some((prefix, suffix)) => {
-            dc.len() >= prefix.len() + suffix.len() && dc.starts_with(prefix) && dc.ends_with(suffix)
+            dc.len() >= prefix.len() + suffix.len()
+                && dc.starts_with(prefix)
+                && dc.ends_with(suffix)
         }
     }
 }
@@ -515,7 +517,11 @@ impl State {
             .iter()
             .map(|g| {
                 let name = str_of(g, "Name").to_string();
-                let n = if failed.contains_key(&name) { count(g) } else { 0 };
+                let n = if failed.contains_key(&name) {
+                    count(g)
+                } else {
+                    0
+                };
                 (name, json!(n))
             })
             .collect();
@@ -585,7 +591,13 @@ impl State {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .chain(group.get("Constraints").and_then(Value::as_array).into_iter().flatten())
+                .chain(
+                    group
+                        .get("Constraints")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
                 .cloned()
                 .collect();
             let mut constraint_filtered: Map<String, Value> = Map::new();
