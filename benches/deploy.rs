@@ -69,6 +69,8 @@ fn bench_deploy(c: &mut Criterion) {
         deploy_time: Duration::from_millis(20),
         ..SimConfig::default()
     });
+    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let concurrent = deployer(&sim, 32);
     let sequential = deployer(&sim, 1);

@@ -186,7 +186,7 @@ fn render_text_output_and_one_job() {
         .success()
         // The header is a note on stderr: stdout stays the job's JSON (see tests/tty.rs).
         .stderr(predicate::str::contains(
-            "# jobs/marlowe-run.json → prod/marlowe-run",
+            "# jobs/marlowe-run.json.tmpl → prod/marlowe-run",
         ))
         .stdout(predicate::str::contains("Host(`run.marlowe-finance.io`)"))
         .stdout(predicate::str::contains("marlowe-website").not());

@@ -351,6 +351,16 @@ pub async fn prepare(
         expires: Some(fields.expires.clone()),
         from: from_name,
         ecs: None,
+        // Static ports and aliases are claims on shared addresses: an ad hoc environment makes
+        // none (two environments claiming one would be refused by validate).
+        static_ports: None,
+        domain: existing.as_ref().and_then(|e| e.domain.clone()),
+        aliases: Default::default(),
+        hostname_pattern: variant
+            .hostname
+            .clone()
+            .or_else(|| repo.cluster.hostname.clone()),
+        labels: variant.labels.clone(),
         file: file.clone(),
     };
     if env.revisions_from.is_none() {

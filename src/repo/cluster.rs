@@ -46,6 +46,21 @@ pub struct Cluster {
     /// `[[rules]]`: extra ingress rules per role.
     #[serde(default)]
     pub rules: Vec<RuleSettings>,
+
+    // --- job templates: cluster-wide template variables (owned by the template rules) ---
+    /// Template variables of every environment (`vars.*`), under the variant's and the
+    /// environment's.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    /// Keys of a rendered job that are not Nomad fields are errors, not warnings.
+    #[serde(default)]
+    pub strict_job_schema: bool,
+    /// Public hostname pattern of every job: `{job}`, `{label}` (the variant's `labels`, else
+    /// the job), `{namespace}`, `{env}`, `{domain}` (the environment's `domain`, else the
+    /// cluster's). Default `{job}-{namespace}.{domain}`; a variant's `hostname` overrides it.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    // --- end of job templates ---
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -290,6 +305,12 @@ pub struct Variant {
     /// Template variables shared by the variant's environments (`vars.*`).
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// Hostname pattern of the variant's jobs (over the cluster's `hostname`).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `{label}` of the hostname pattern per job (default: the job name).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 fn default_port_block() -> u32 {

@@ -25,21 +25,27 @@ pub use cluster::{
     NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
     Variant,
 };
-pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
+pub use environment::{EcsSettings, Environment, EnvironmentFile, StaticPorts, Target};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
 pub use validate::MIN_AZS;
 
 use crate::error::{Error, Result};
 
-/// A job template under `jobs/`.
+/// A job file under `jobs/`: `<name>.json` is a job as written (never a template),
+/// `<name>.json.tmpl` a template rendered per environment.
 #[derive(Debug, Clone)]
 pub struct JobTemplate {
     pub name: String,
     /// Path relative to the repository root.
     pub file: String,
     pub text: String,
+    /// Whether the file is a template (`.json.tmpl`); plain `.json` files are used as written.
+    pub template: bool,
 }
+
+/// Suffix of a job template; `.json` files are jobs as written.
+pub const TEMPLATE_SUFFIX: &str = ".json.tmpl";
 
 /// The selected cluster of an ops repository, fully loaded.
 #[derive(Debug)]
@@ -250,10 +256,12 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
         toml_sources.insert(file.clone(), source);
         if let Some(env) = parsed {
             let name = file_stem(&path);
-            let port_block = cluster
-                .as_ref()
-                .and_then(|c| c.variants.get(&env.variant))
-                .map_or(0, |v| v.port_block);
+            let variant = cluster.as_ref().and_then(|c| c.variants.get(&env.variant));
+            let port_block = variant.map_or(0, |v| v.port_block);
+            let hostname_pattern = variant
+                .and_then(|v| v.hostname.clone())
+                .or_else(|| cluster.as_ref().and_then(|c| c.hostname.clone()));
+            let labels = variant.map(|v| v.labels.clone()).unwrap_or_default();
             envs.insert(
                 name.clone(),
                 Environment {
@@ -274,19 +282,53 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     expires: env.expires,
                     from: env.from,
                     ecs: env.ecs,
+                    static_ports: env.static_ports,
+                    domain: env.domain,
+                    aliases: env.aliases,
+                    hostname_pattern,
+                    labels,
                     file,
                 },
             );
         }
     }
 
-    let mut jobs = BTreeMap::new();
-    for path in files_with_extension(&root.join("jobs"), "json")? {
+    let mut jobs: BTreeMap<String, JobTemplate> = BTreeMap::new();
+    let job_dir = root.join("jobs");
+    let job_files = files_with_extension(&job_dir, "json")?
+        .into_iter()
+        .map(|p| (p, false))
+        .chain(
+            files_with_extension(&job_dir, "tmpl")?
+                .into_iter()
+                .filter(|p| p.to_string_lossy().ends_with(TEMPLATE_SUFFIX))
+                .map(|p| (p, true)),
+        );
+    for (path, template) in job_files {
         let file = rel(&path);
-        if let Some(text) = read_text(&path, &file, problems) {
-            let name = file_stem(&path);
-            jobs.insert(name.clone(), JobTemplate { name, file, text });
+        let Some(text) = read_text(&path, &file, problems) else {
+            continue;
+        };
+        let name = file_stem(&path).trim_end_matches(".json").to_string();
+        if let Some(other) = jobs.get(&name) {
+            problems.push(Problem::new(
+                &file,
+                format!(
+                    "job `{name}` is also defined by {}: keep either the job (`.json`) or the template (`{TEMPLATE_SUFFIX}`)",
+                    other.file
+                ),
+            ));
+            continue;
         }
+        jobs.insert(
+            name.clone(),
+            JobTemplate {
+                name,
+                file,
+                text,
+                template,
+            },
+        );
     }
 
     // Only the revision folders of this cluster's environments: others belong to other clusters.

@@ -146,6 +146,17 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
         .nth(1)
         .unwrap_or_default()
         .to_string();
+    if let Some(pattern) = &cluster.hostname {
+        for unknown in super::environment::unknown_placeholders(pattern) {
+            problems.push(at.problem(
+                &keys(&["hostname"]),
+                format!(
+                    "unknown placeholder `{unknown}` (placeholders: {})",
+                    super::environment::HOSTNAME_PLACEHOLDERS.join(", ")
+                ),
+            ));
+        }
+    }
 
     rebuild_rules(&at, cluster, problems);
     if let Some(why) = names::dns_label_error(&cluster.name) {
@@ -367,6 +378,23 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
         if variant.port_block == 0 {
             problems.push(at.problem(&base("port_block"), "port_block must be at least 1"));
         }
+        if let Some(pattern) = &variant.hostname {
+            for unknown in super::environment::unknown_placeholders(pattern) {
+                problems.push(at.problem(
+                    &base("hostname"),
+                    format!(
+                        "unknown placeholder `{unknown}` (placeholders: {})",
+                        super::environment::HOSTNAME_PLACEHOLDERS.join(", ")
+                    ),
+                ));
+            }
+        }
+        for job in variant.labels.keys().filter(|j| !variant.jobs.contains(j)) {
+            problems.push(at.problem(
+                &keys(&["variants", name, "labels", job]),
+                format!("`{job}` is not a job of variant `{name}`"),
+            ));
+        }
         for job in &variant.jobs {
             if !repo.jobs.contains_key(job) {
                 let hint = super::suggest(job, repo.jobs.keys().map(String::as_str))
@@ -374,7 +402,10 @@ fn cluster_rules(repo: &Repo, problems: &mut Problems) {
                     .unwrap_or_default();
                 problems.push(at.problem(
                     &base("jobs"),
-                    format!("job `{job}` has no template jobs/{job}.json{hint}"),
+                    format!(
+                        "job `{job}` has no file jobs/{job}.json or jobs/{job}{}{hint}",
+                        super::TEMPLATE_SUFFIX
+                    ),
                 ));
             }
         }
@@ -961,6 +992,32 @@ fn environment_rules(repo: &Repo, problems: &mut Problems) {
                 problems.push(at.problem(
                     &keys(&["hostnames", job]),
                     format!("`{job}` is not a job of variant `{}`", env.variant),
+                ));
+            }
+        }
+        for (job, hosts) in &env.aliases {
+            if !variant.jobs.contains(job) {
+                problems.push(at.problem(
+                    &keys(&["aliases", job]),
+                    format!("`{job}` is not a job of variant `{}`", env.variant),
+                ));
+            }
+            for host in hosts.iter().filter(|h| !names::is_domain(h)) {
+                problems.push(at.problem(
+                    &keys(&["aliases", job]),
+                    format!("`{host}` is not a DNS name"),
+                ));
+            }
+        }
+        if let Some(domain) = env.domain.as_deref().filter(|d| !names::is_domain(d)) {
+            problems.push(at.problem(&keys(&["domain"]), format!("`{domain}` is not a DNS name")));
+        }
+        for job in &variant.jobs {
+            let host = env.hostname(job, &repo.cluster.domain);
+            if !env.hostnames.contains_key(job) && !names::is_domain(&host) {
+                problems.push(at.problem(
+                    &keys(&["variant"]),
+                    format!("the hostname pattern gives `{host}` for job `{job}`, not a DNS name"),
                 ));
             }
         }

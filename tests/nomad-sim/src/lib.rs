@@ -93,6 +93,8 @@ pub struct Request {
     pub path: String,
     pub namespace: Option<String>,
     pub status: u16,
+    /// The request body as sent (empty for reads).
+    pub body: String,
 }
 
 pub(crate) struct Shared {
