@@ -18,10 +18,13 @@ const STAGING_JOBS: [&str; 4] = [
 ];
 
 fn sim() -> Sim {
-    Sim::start_with(SimConfig {
+    let sim = Sim::start_with(SimConfig {
         deploy_time: Duration::from_millis(60),
         ..SimConfig::default()
-    })
+    });
+    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
+    sim
 }
 
 const IDENTITY: [(&str, &str); 5] = [
