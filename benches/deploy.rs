@@ -25,7 +25,11 @@ fn deployer(sim: &Sim, concurrency: usize) -> Deployer {
         timeout: Duration::from_secs(120),
         ..DeployOptions::default()
     };
-    Deployer::new(NomadClient::new(config).unwrap(), options, Progress::Silent)
+    Deployer::new(
+        NomadClient::new(config).unwrap(),
+        options,
+        Progress::silent(),
+    )
 }
 
 /// Plans and applies every environment; returns the number of submitted jobs.
@@ -65,6 +69,8 @@ fn bench_deploy(c: &mut Criterion) {
         deploy_time: Duration::from_millis(20),
         ..SimConfig::default()
     });
+    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let concurrent = deployer(&sim, 32);
     let sequential = deployer(&sim, 1);

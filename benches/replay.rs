@@ -71,6 +71,8 @@ fn main() {
         deploy_time: Duration::from_millis(10),
         ..SimConfig::default()
     });
+    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
     let config =
         NomadConfig::resolve_with(None, |key| (key == "NOMAD_ADDR").then(|| sim.address()));
     let deployer = Deployer::new(
@@ -79,7 +81,7 @@ fn main() {
             timeout: Duration::from_secs(60),
             ..DeployOptions::default()
         },
-        Progress::Silent,
+        Progress::silent(),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // Start from everything deployed.

@@ -119,3 +119,31 @@ pub fn unhealthy(node: &str, checks: &[Check]) -> Option<String> {
         .collect();
     (!failing.is_empty()).then(|| format!("Consul on {node}: {}", failing.join(", ")))
 }
+
+impl ConsulClient {
+    /// Every service of the catalog with its tags (`/v1/catalog/services`).
+    pub async fn services(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let url = format!("{}/v1/catalog/services", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.header("X-Consul-Token", token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::failed(format!("Consul at {}: {e}", self.base)))?;
+        if !response.status().is_success() {
+            return Err(Error::failed(format!(
+                "Consul at {} answered {} for the service catalog",
+                self.base,
+                response.status()
+            )));
+        }
+        response.json().await.map_err(|e| {
+            Error::failed(format!(
+                "Consul at {}: unreadable service catalog: {e}",
+                self.base
+            ))
+        })
+    }
+}

@@ -22,6 +22,14 @@ impl Context {
         repo::discover(self.repo_dir.as_deref(), &cwd)
     }
 
+    /// The progress event stream of this invocation, drawn as `--quiet`/`--output` say.
+    pub fn events(&self) -> crate::ui::Events {
+        crate::ui::Events::detect(
+            self.output.quiet,
+            self.output.format == crate::output::OutputFormat::Json,
+        )
+    }
+
     /// Loads and validates the selected cluster of the repository.
     pub fn open_repo(&self) -> Result<Repo> {
         Repo::open(&self.repo_root()?, self.cluster.as_deref())

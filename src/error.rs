@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::repo::Problem;
+use crate::problem::Problem;
 
 /// Stable process exit codes (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -16,6 +16,9 @@ pub enum Exit {
     Changes,
     /// A remote command's own exit status, passed through (`opsctl ssh NODE -- CMD`).
     Passthrough(u8),
+    /// stdout was closed by its reader (`opsctl show envs | head -1`): the program stops
+    /// quietly with 141, the status a shell reports for a tool ended by SIGPIPE (git, cat).
+    ClosedPipe,
 }
 
 impl Exit {
@@ -26,6 +29,7 @@ impl Exit {
             Exit::Invalid => 2,
             Exit::Changes => 3,
             Exit::Passthrough(code) => code,
+            Exit::ClosedPipe => 141,
         }
     }
 }
@@ -38,6 +42,8 @@ pub enum Error {
     Problems(Vec<Problem>),
     /// The operation itself failed.
     Failed(anyhow::Error),
+    /// The user answered no to a confirmation; nothing was changed (exit 1).
+    Declined,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,7 +60,20 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Invalid(_) | Error::Problems(_) => Exit::Invalid,
-            Error::Failed(_) => Exit::Failed,
+            Error::Failed(_) if self.is_closed_pipe() => Exit::ClosedPipe,
+            Error::Failed(_) | Error::Declined => Exit::Failed,
+        }
+    }
+
+    /// Whether the failure is a write to a closed stdout (the reader of a pipe went away).
+    pub fn is_closed_pipe(&self) -> bool {
+        match self {
+            Error::Failed(error) => error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }),
+            _ => false,
         }
     }
 }
@@ -73,6 +92,7 @@ impl fmt::Display for Error {
             }
             // `{:#}` prints the whole anyhow context chain on one line.
             Error::Failed(error) => write!(f, "{error:#}"),
+            Error::Declined => f.write_str("declined; nothing was changed"),
         }
     }
 }

@@ -307,12 +307,13 @@ pub struct PushBudget {
 }
 
 impl PushBudget {
-    /// The default spacing (20 ms, doubling up to 2 s) within `timeout`.
+    /// The default spacing (20 ms, doubling up to 8 s: under heavy contention the attempt rate
+    /// must fall, or every window overlaps another pipeline's) within `timeout`.
     pub fn new(timeout: Duration) -> Self {
         PushBudget {
             timeout,
             first_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(8),
         }
     }
 }

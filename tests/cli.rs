@@ -184,8 +184,9 @@ fn render_text_output_and_one_job() {
         .args(["render", "production", "--job", "marlowe-run"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "# jobs/marlowe-run.json → prod/marlowe-run",
+        // The header is a note on stderr: stdout stays the job's JSON (see tests/tty.rs).
+        .stderr(predicate::str::contains(
+            "# jobs/marlowe-run.json.tmpl → prod/marlowe-run",
         ))
         .stdout(predicate::str::contains("Host(`run.marlowe-finance.io`)"))
         .stdout(predicate::str::contains("marlowe-website").not());

@@ -16,10 +16,18 @@ const STAGING_JOBS: [&str; 4] = [
 ];
 
 fn sim() -> Sim {
-    Sim::start_with(SimConfig {
+    example_sim(SimConfig {
         deploy_time: Duration::from_millis(60),
         ..SimConfig::default()
     })
+}
+
+/// A simulator with a client in the example's first datacenter (its own client-0 is in
+/// `dc1`, where the example's jobs cannot be placed).
+fn example_sim(config: SimConfig) -> Sim {
+    let sim = Sim::start_with(config);
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
+    sim
 }
 
 fn deploy(repo: &ExampleRepo, sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -272,10 +280,10 @@ fn a_template_change_edits_exactly_the_jobs_rendered_from_it() {
     deploy(&repo, &sim, &["staging", "plutus-staging"]).success();
     let before = sim.register_calls();
     // web-ghc runs in both environments; nothing else uses its template.
-    let text = repo.read("jobs/web-ghc.json");
+    let text = repo.read("jobs/web-ghc.json.tmpl");
     let edited = text.replace("\"CPU\": 4000", "\"CPU\": 4100");
     assert_ne!(text, edited, "web-ghc's template has a CPU resource");
-    repo.write("jobs/web-ghc.json", &edited);
+    repo.write("jobs/web-ghc.json.tmpl", &edited);
     let out = deploy(&repo, &sim, &["staging", "plutus-staging"]).success();
     let report = report(&out);
     assert_eq!(
@@ -301,7 +309,7 @@ fn a_failed_deployment_exits_1_with_nomads_reason() {
     let repo = ExampleRepo::new();
     let sim = sim();
     repo.edit(
-        "jobs/marlowe-website.json",
+        "jobs/marlowe-website.json.tmpl",
         "\"AutoRevert\": true",
         "\"AutoRevert\": false",
     );
@@ -360,7 +368,11 @@ fn canaries_wait_for_promotion_unless_promote_is_given() {
     let repo = ExampleRepo::new();
     let sim = sim();
     deploy(&repo, &sim, &["staging"]).success();
-    repo.edit("jobs/marlowe-run.json", "\"Canary\": 0", "\"Canary\": 1");
+    repo.edit(
+        "jobs/marlowe-run.json.tmpl",
+        "\"Canary\": 0",
+        "\"Canary\": 1",
+    );
     let out = deploy(&repo, &sim, &["staging", "--job", "marlowe-run"]).success();
     let run = job(&report(&out), "marlowe-run").clone();
     assert_eq!(run["status"], "awaiting_promotion", "{run:#}");
@@ -432,7 +444,7 @@ fn permission_denied_names_the_token_variable() {
 #[test]
 fn injected_server_errors_do_not_stop_convergence_or_duplicate_submits() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_millis(60),
         fault_rate: 0.2,
         seed: 7,
@@ -610,7 +622,7 @@ fn wrapped_bare_and_inspect_forms_submit_the_same_job() {
     let sim = sim();
     deploy(&repo, &sim, &["staging", "--job", "web-ghc"]).success();
     let registered = sim.register_calls();
-    let wrapped = repo.read("jobs/web-ghc.json");
+    let wrapped = repo.read("jobs/web-ghc.json.tmpl");
     let key = wrapped.find("\"Job\":").unwrap();
     let outer_open = wrapped[..key].rfind('{').unwrap();
     let inner_open = key + wrapped[key..].find('{').unwrap();
@@ -622,7 +634,7 @@ fn wrapped_bare_and_inspect_forms_submit_the_same_job() {
         &wrapped[inner_open..=inner_close],
         &wrapped[outer_close + 1..]
     );
-    repo.write("jobs/web-ghc.json", &bare);
+    repo.write("jobs/web-ghc.json.tmpl", &bare);
     deploy(&repo, &sim, &["staging", "--job", "web-ghc"]).success();
     assert_eq!(
         sim.register_calls(),
@@ -637,7 +649,7 @@ fn wrapped_bare_and_inspect_forms_submit_the_same_job() {
         1,
     );
     assert_ne!(inspect, wrapped);
-    repo.write("jobs/web-ghc.json", &inspect);
+    repo.write("jobs/web-ghc.json.tmpl", &inspect);
     deploy(&repo, &sim, &["staging", "--job", "web-ghc"]).success();
     assert_eq!(sim.register_calls(), registered, "inspect form differs");
 }
@@ -646,10 +658,10 @@ fn wrapped_bare_and_inspect_forms_submit_the_same_job() {
 fn an_invalid_job_is_refused_before_anything_is_sent() {
     let repo = ExampleRepo::new();
     let sim = sim();
-    repo.edit("jobs/web-ghc.json", "\"TaskGroups\"", "\"TaskGroupz\"");
+    repo.edit("jobs/web-ghc.json.tmpl", "\"TaskGroups\"", "\"TaskGroupz\"");
     let out = deploy(&repo, &sim, &["staging"]).code(2);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout);
-    assert!(stdout.contains("jobs/web-ghc.json"), "{stdout}");
+    assert!(stdout.contains("jobs/web-ghc.json.tmpl"), "{stdout}");
     assert!(
         sim.requests().is_empty(),
         "requests were sent: {:?}",
@@ -661,24 +673,24 @@ fn an_invalid_job_is_refused_before_anything_is_sent() {
 fn malformed_json_and_a_bad_job_id_are_refused_locally() {
     let repo = ExampleRepo::new();
     let sim = sim();
-    let text = repo.read("jobs/marlowe-run.json");
-    repo.write("jobs/marlowe-run.json", &text[..text.len() / 2]);
+    let text = repo.read("jobs/marlowe-run.json.tmpl");
+    repo.write("jobs/marlowe-run.json.tmpl", &text[..text.len() / 2]);
     let out = deploy(&repo, &sim, &["staging"]).code(2);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout);
-    assert!(stdout.contains("jobs/marlowe-run.json"), "{stdout}");
+    assert!(stdout.contains("jobs/marlowe-run.json.tmpl"), "{stdout}");
 
     let repo = ExampleRepo::new();
-    let text = repo.read("jobs/web-ghc.json");
+    let text = repo.read("jobs/web-ghc.json.tmpl");
     let id = text.find("\"ID\"").expect("web-ghc's template has an ID");
     let value_start = id + text[id..].find(": \"").unwrap() + 3;
     let value_end = value_start + text[value_start..].find('"').unwrap();
     let mut broken = text.clone();
     broken.replace_range(value_start..value_end, "web ghc/bad id");
-    repo.write("jobs/web-ghc.json", &broken);
+    repo.write("jobs/web-ghc.json.tmpl", &broken);
     let out = deploy(&repo, &sim, &["staging"]).code(2);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout);
     assert!(
-        stdout.contains("jobs/web-ghc.json") && stdout.contains("ID"),
+        stdout.contains("jobs/web-ghc.json.tmpl") && stdout.contains("ID"),
         "{stdout}"
     );
     assert!(
@@ -707,7 +719,7 @@ fn without_a_terminal_changes_need_yes() {
 #[test]
 fn no_wait_returns_after_submitting() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_secs(30),
         ..SimConfig::default()
     });
@@ -722,7 +734,7 @@ fn no_wait_returns_after_submitting() {
 #[test]
 fn a_rollout_slower_than_the_timeout_fails_with_timed_out() {
     let repo = ExampleRepo::new();
-    let sim = Sim::start_with(SimConfig {
+    let sim = example_sim(SimConfig {
         deploy_time: Duration::from_secs(60),
         ..SimConfig::default()
     });
@@ -784,20 +796,20 @@ fn batch_jobs_are_followed_through_their_allocations() {
     let repo = ExampleRepo::new();
     let sim = sim();
     repo.write(
-        "jobs/db-migrate.json",
+        "jobs/db-migrate.json.tmpl",
         r#"{
   "Job": {
     "ID": "db-migrate",
-    "Namespace": "[[ env.namespace ]]",
+    "Namespace": "{= env.namespace =}",
     "Type": "batch",
-    "Datacenters": [[ cluster.datacenters | tojson ]],
+    "Datacenters": {= cluster.datacenters | tojson =},
     "TaskGroups": [{
       "Name": "migrate",
       "Count": 1,
       "Tasks": [{
         "Name": "migrate",
         "Driver": "docker",
-        "Config": { "image": "ghcr.io/input-output-hk/marlowe-migrate:[[ rev('marlowe-cardano') ]]" }
+        "Config": { "image": "ghcr.io/input-output-hk/marlowe-migrate:{= rev('marlowe-cardano') =}" }
       }]
     }]
   }
@@ -820,7 +832,7 @@ fn batch_jobs_are_followed_through_their_allocations() {
 
     // A failing batch run is reported with the allocation that failed.
     sim.fail_job("staging", "db-migrate");
-    repo.edit("jobs/db-migrate.json", "\"Count\": 1", "\"Count\": 2");
+    repo.edit("jobs/db-migrate.json.tmpl", "\"Count\": 1", "\"Count\": 2");
     let out = deploy(&repo, &sim, &["staging", "--job", "db-migrate"]).code(1);
     let row = job(&report(&out), "db-migrate").clone();
     assert_eq!(row["status"], "failed");
@@ -924,4 +936,41 @@ fn tls_follows_the_nomad_cli_variables() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr)
         .contains("NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY must be set together"));
     assert_eq!(sim.register_calls(), 0, "--plan submits nothing");
+}
+
+#[test]
+fn placement_failures_are_explained_at_once_and_warned_by_the_plan() {
+    let repo = ExampleRepo::new();
+    let sim = sim();
+    // One node in web-ghc's datacenters (client-eu); web-ghc asks for a class none has.
+    // Nomad plans only in a namespace that exists.
+    sim.create_namespace("staging");
+    repo.edit(
+        "jobs/web-ghc.json.tmpl",
+        "\"Constraints\": [",
+        "\"Constraints\": [\n          { \"LTarget\": \"${node.class}\", \"RTarget\": \"gpu\", \"Operand\": \"=\" },",
+    );
+    let plan = deploy(&repo, &sim, &["staging", "--job", "web-ghc", "--plan"]).success();
+    let planned = job(&report(&plan), "web-ghc").clone();
+    assert_eq!(
+        planned["placement_failures"]["web-ghc"]["ConstraintFiltered"]["${node.class} = gpu"], 1,
+        "{planned:#}"
+    );
+    let started = std::time::Instant::now();
+    let out = deploy(&repo, &sim, &["staging", "--job", "web-ghc"]).code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no time-out wait"
+    );
+    let row = job(&report(&out), "web-ghc").clone();
+    assert_eq!(row["status"], "failed");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Nomad could not place the job: task group `web-ghc`: 1 nodes evaluated, 1 filtered, 0 exhausted: ")
+            && reason.contains("no nodes are available in datacenter \"us-east-2\"")
+            && reason.contains("constraint \"${node.class} = gpu\": 1 nodes excluded by filter"),
+        "{reason}"
+    );
+    assert_eq!(row["placement_failures"]["web-ghc"]["NodesEvaluated"], 1);
+    assert!(sim.allocations("staging", "web-ghc").is_empty());
 }

@@ -401,6 +401,8 @@ fn a_bump_deploys_the_environments_that_follow_it() {
         deploy_time: Duration::from_millis(60),
         ..SimConfig::default()
     });
+    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
     let deploy = |args: &[&str]| {
         let mut cmd = bump(&work, args);
         cmd.env("NOMAD_ADDR", sim.address());

@@ -100,6 +100,10 @@ fn mutated_files_never_panic_and_a_nul_byte_is_always_reported() {
         "]]",
         "[%",
         "%]",
+        "{=",
+        "=}",
+        "{!",
+        "!}",
         "\n\n[x",
         "-1",
         "99999999999999999999",
@@ -169,7 +173,7 @@ fn the_binary_exits_2_not_101_on_garbage() {
     for (file, garbage) in [
         ("clusters/plutus/cluster.toml", "\u{0}\u{1}[[[["),
         ("clusters/plutus/envs/staging.toml", "variant = 12"),
-        ("jobs/web-ghc.json", "[% for %]"),
+        ("jobs/web-ghc.json.tmpl", "{! for !}"),
         ("revisions/staging/marlowe-cardano.json", "[]"),
     ] {
         let original = repo.read(file);
@@ -186,6 +190,6 @@ fn the_binary_exits_2_not_101_on_garbage() {
         }
         repo.write(file, &original);
     }
-    std::fs::write(repo.file("jobs/web-ghc.json"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::write(repo.file("jobs/web-ghc.json.tmpl"), [0xff, 0xfe, 0x00]).unwrap();
     repo.opsctl().arg("validate").assert().code(2);
 }

@@ -174,3 +174,29 @@ fn expressions_are_extracted_with_nesting() {
         vec!["x.y", "f({a = 1})"]
     );
 }
+
+#[test]
+fn names_bound_by_for_expressions_are_not_references() {
+    let record = |name: &str| {
+        json!({ "resource": {
+            "aws_acm_certificate": { "c": { "domain_name": "example.org" } },
+            "aws_route53_record": { "v": {
+                "zone_id": "Z1", "type": "CNAME",
+                "name": name,
+            } }
+        }})
+    };
+    let ok = "${one([for o in aws_acm_certificate.c.domain_validation_options : o.resource_record_name if o.domain_name == \"example.org\"])}";
+    assert_eq!(problems(record(ok)), Vec::<String>::new());
+    let keyed = "${join(\",\", [for k, v in aws_acm_certificate.c.tags_all : \"${k}=${v}\"])}";
+    assert_eq!(problems(record(keyed)), Vec::<String>::new());
+    // The collection iterated over is still checked, and so is a name the loop does not bind.
+    assert_one(
+        record("${[for o in aws_acm_certificate.c.domain_validation_optionz : o.x]}"),
+        "has no attribute `domain_validation_optionz`",
+    );
+    assert_one(
+        record("${[for o in aws_acm_certificate.c.domain_validation_options : p.x]}"),
+        "resource `p.x` is not defined",
+    );
+}

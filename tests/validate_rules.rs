@@ -182,15 +182,18 @@ fn core_count_is_three_or_five() {
 }
 
 #[test]
-fn every_client_region_has_an_ami() {
+fn a_client_region_without_an_ami_is_left_to_bootstrap() {
+    // bootstrap copies the core region's image there; only the core region needs an entry.
     let repo = ExampleRepo::new();
     repo.edit(CLUSTER, ", us-east-2 = \"ami-0f1e2d3c4b5a69788\"", "");
+    assert_eq!(problems(&repo), Vec::new());
+    repo.edit(CLUSTER, "eu-central-1 = \"ami-0a1b2c3d4e5f60718\"", "");
     assert_problem(
         &problems(&repo),
         CLUSTER,
-        Some("clients[1].region"),
-        Some((30, 1)),
-        "no AMI for client region us-east-2: add it to [aws].amis",
+        Some("aws.amis"),
+        Some((11, 1)),
+        "no AMI for the core region eu-central-1: add `eu-central-1 = \"ami-…\"`",
     );
 }
 
@@ -287,7 +290,7 @@ fn variant_jobs_have_templates() {
         CLUSTER,
         Some("variants.plutus.jobs"),
         Some((47, 1)),
-        "job `plutus-playgrond` has no template jobs/plutus-playgrond.json (did you mean `plutus-playground`?)",
+        "job `plutus-playgrond` has no file jobs/plutus-playgrond.json or jobs/plutus-playgrond.json.tmpl (did you mean `plutus-playground`?)",
     );
 }
 
@@ -490,14 +493,14 @@ fn hostname_overrides_name_jobs_of_the_variant() {
 fn undefined_template_name_names_file_and_line() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/web-ghc.json",
-        "\"Namespace\": \"[[ env.namespace ]]\"",
-        "\"Namespace\": \"[[ env.namspace ]]\"",
+        "jobs/web-ghc.json.tmpl",
+        "\"Namespace\": \"{= env.namespace =}\"",
+        "\"Namespace\": \"{= env.namspace =}\"",
     );
     let problems = problems(&repo);
     let found: Vec<_> = problems
         .iter()
-        .filter(|p| p.file == "jobs/web-ghc.json")
+        .filter(|p| p.file == "jobs/web-ghc.json.tmpl")
         .collect();
     // web-ghc belongs to every environment: one problem per environment, all at line 6.
     assert_eq!(found.len(), 5, "{problems:#?}");
@@ -512,8 +515,8 @@ fn undefined_template_name_names_file_and_line() {
 fn rendered_namespace_must_be_the_environments() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/plutus-playground.json",
-        "\"Namespace\": \"[[ env.namespace ]]\"",
+        "jobs/plutus-playground.json.tmpl",
+        "\"Namespace\": \"{= env.namespace =}\"",
         "\"Namespace\": \"default\"",
     );
     let problems = problems(&repo);
@@ -532,9 +535,9 @@ fn rendered_namespace_must_be_the_environments() {
 fn static_ports_stay_inside_the_block() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/plutus-playground.json",
-        "\"Value\": [[ env.port(1) ]]",
-        "\"Value\": [[ env.port(1) + 20 ]]",
+        "jobs/plutus-playground.json.tmpl",
+        "\"Value\": {= env.port(1) =}",
+        "\"Value\": {= env.port(1) + 20 =}",
     );
     let problems = problems(&repo);
     let problem = problems
@@ -547,18 +550,22 @@ fn static_ports_stay_inside_the_block() {
     );
     assert_eq!(
         problem.message,
-        "for environment `plutus-staging`: static port 1078 is outside the environment's block 1057..=1067"
+        "for environment `plutus-staging`: static port 1078 is outside the environment's block 1057..=1067 (allow it with `static_ports = [1078]` in clusters/plutus/envs/plutus-staging.toml)"
     );
 }
 
 #[test]
 fn port_offsets_beyond_the_block_are_template_errors() {
     let repo = ExampleRepo::new();
-    repo.edit("jobs/plutus-playground.json", "env.port(1)", "env.port(11)");
+    repo.edit(
+        "jobs/plutus-playground.json.tmpl",
+        "env.port(1)",
+        "env.port(11)",
+    );
     let problems = problems(&repo);
     let problem = problems
         .iter()
-        .find(|p| p.file == "jobs/plutus-playground.json")
+        .find(|p| p.file == "jobs/plutus-playground.json.tmpl")
         .unwrap();
     assert_eq!(problem.line, Some(26));
     assert!(
@@ -573,14 +580,14 @@ fn port_offsets_beyond_the_block_are_template_errors() {
 fn job_ids_are_unique_within_a_namespace() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/web-ghc.json",
+        "jobs/web-ghc.json.tmpl",
         "\"ID\": \"web-ghc\"",
         "\"ID\": \"plutus-playground\"",
     );
     let problems = problems(&repo);
     assert!(
-        problems.iter().any(|p| p.file == "jobs/web-ghc.json"
-            && p.message == "job ID `plutus-playground` is also rendered by jobs/plutus-playground.json in namespace `plutus-staging`"),
+        problems.iter().any(|p| p.file == "jobs/web-ghc.json.tmpl"
+            && p.message == "job ID `plutus-playground` is also rendered by jobs/plutus-playground.json.tmpl in namespace `plutus-staging`"),
         "{problems:#?}"
     );
 }
@@ -589,8 +596,8 @@ fn job_ids_are_unique_within_a_namespace() {
 fn rendered_job_needs_datacenters_and_groups() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/web-ghc.json",
-        "\"Datacenters\": [[ cluster.datacenters | tojson ]]",
+        "jobs/web-ghc.json.tmpl",
+        "\"Datacenters\": {= cluster.datacenters | tojson =}",
         "\"Datacenters\": []",
     );
     let problems = problems(&repo);
@@ -652,12 +659,12 @@ fn ecs_environments_need_an_ecs_section_with_a_service_per_job() {
 fn ecs_task_definitions_are_checked_when_rendered() {
     let repo = ExampleRepo::new();
     repo.edit(
-        "jobs/marlowe-explorer.json",
+        "jobs/marlowe-explorer.json.tmpl",
         "\"essential\": true",
         "\"esential\": true",
     );
     let found = problems(&repo);
-    let problem = only(&found, "jobs/marlowe-explorer.json", None);
+    let problem = only(&found, "jobs/marlowe-explorer.json.tmpl", None);
     assert_eq!(
         problem.message,
         "containerDefinitions[0].esential: unknown task definition field (did you mean `essential`?)"
@@ -681,4 +688,251 @@ fn the_command_rebuild_strategy_needs_a_command() {
         only(&found, CLUSTER, Some("rebuild.drain_deadline")).message,
         "`soon` is not a duration such as \"10m\""
     );
+}
+
+/// A job file (`.json`) is used as written: strings that look like template syntax stay.
+#[test]
+fn a_job_file_is_not_a_template() {
+    let repo = ExampleRepo::new();
+    let template = repo.read("jobs/web-ghc.json.tmpl");
+    std::fs::remove_file(repo.file("jobs/web-ghc.json.tmpl")).unwrap();
+    let model = Repo::open(&support::project_root(), None).unwrap();
+    let env = model.env("staging").unwrap();
+    let rendered = Renderer::new(&model)
+        .render_env(env, &["web-ghc".to_string()])
+        .unwrap();
+    let mut job = rendered[0].job.clone();
+    let pattern =
+        "%d [%thread] %-5level [%logger{36}] {= x =} {! y !} [[ .z ]] [% w %] ${NOMAD_PORT_http}";
+    job["TaskGroups"][0]["Tasks"][0]["Templates"] = serde_json::json!([
+        {"EmbeddedTmpl": pattern, "DestPath": "local/logback.xml"}
+    ]);
+    job.as_object_mut().unwrap().remove("Namespace");
+    // Used as written in every environment of web-ghc: dynamic ports only.
+    job["TaskGroups"][0]["Networks"] =
+        serde_json::json!([{"Mode": "host", "DynamicPorts": [{"Label": "http"}]}]);
+    job["Type"] = serde_json::Value::Null;
+    repo.write(
+        "jobs/web-ghc.json",
+        &serde_json::to_string_pretty(&serde_json::json!({ "Job": job })).unwrap(),
+    );
+    assert_eq!(problems(&repo), Vec::<Problem>::new());
+    let model = Repo::open(repo.path(), None).unwrap();
+    let rendered = Renderer::new(&model)
+        .render_env(model.env("staging").unwrap(), &["web-ghc".to_string()])
+        .unwrap();
+    let job = &rendered[0].job;
+    assert_eq!(
+        job["TaskGroups"][0]["Tasks"][0]["Templates"][0]["EmbeddedTmpl"],
+        pattern
+    );
+    // Namespace absent: the environment's; `"Type": null`: absent, as Nomad decodes it.
+    assert_eq!(job["Namespace"], "staging");
+    assert!(job.get("Type").is_none());
+
+    // Both files for one job are refused.
+    repo.write("jobs/web-ghc.json.tmpl", &template);
+    assert!(problems(&repo)
+        .iter()
+        .any(|p| p.message.contains("job `web-ghc` is also defined by")));
+}
+
+#[test]
+fn static_ports_policy_per_environment() {
+    let repo = ExampleRepo::new();
+    // NTP outside the block of staging (1035..=1045).
+    repo.edit(
+        "jobs/web-ghc.json.tmpl",
+        "\"ReservedPorts\": [{ \"Label\": \"http\", \"Value\": {= env.port(5) =} }]",
+        "\"ReservedPorts\": [{ \"Label\": \"http\", \"Value\": {= env.port(5) =} }, { \"Label\": \"ntp\", \"Value\": 123 }]",
+    );
+    let refused = problems(&repo);
+    assert!(
+        refused.iter().any(|p| p.message
+            == "for environment `staging`: static port 123 is outside the environment's block 1035..=1045 (allow it with `static_ports = [123]` in clusters/plutus/envs/staging.toml)"),
+        "{refused:#?}"
+    );
+    // Allowed per environment; every environment with a block binds 123 on the same
+    // datacenters, which validate reports as a clash.
+    for env in [
+        "staging",
+        "production",
+        "plutus-staging",
+        "plutus-production",
+    ] {
+        let file = format!("clusters/plutus/envs/{env}.toml");
+        let text = repo.read(&file);
+        repo.write(&file, &format!("{text}static_ports = [123]\n"));
+    }
+    let found = problems(&repo);
+    let clashes: Vec<_> = found
+        .iter()
+        .filter(|p| {
+            p.message
+                .contains("static port 123 of job `web-ghc` is also claimed by")
+        })
+        .collect();
+    assert_eq!(clashes.len(), 3, "{found:#?}");
+    assert_eq!(
+        found.len(),
+        clashes.len(),
+        "only the clashes remain: {found:#?}"
+    );
+    assert_eq!(
+        clashes[0].field.as_deref(),
+        Some("TaskGroups[0].Networks[0].ReservedPorts[1].Value")
+    );
+    // A word other than "any" is refused with the key's position.
+    let text = repo.read(STAGING);
+    repo.write(
+        STAGING,
+        &text.replace("static_ports = [123]", "static_ports = \"all\""),
+    );
+    assert!(problems(&repo)
+        .iter()
+        .any(|p| p.file == STAGING && p.message.contains("the only word allowed is \"any\"")));
+}
+
+#[test]
+fn errors_in_partials_name_the_partial_and_the_importer() {
+    let repo = ExampleRepo::new();
+    repo.write(
+        "jobs/_lib/bitte.tmpl",
+        "{!# shared macros #!}\n{! macro tags(name) !}\n[\"{= name =}\", \"{= env.namspace =}\"]\n{! endmacro !}\n",
+    );
+    let text = repo.read("jobs/web-ghc.json.tmpl");
+    repo.write(
+        "jobs/web-ghc.json.tmpl",
+        &format!(
+            "{{! import \"_lib/bitte.tmpl\" as bitte !}}\n{}",
+            text.replacen(
+                "\"Tags\": [",
+                "\"OtherTags\": {= bitte.tags('web-ghc') =},\n            \"Tags\": [",
+                1,
+            )
+        ),
+    );
+    let found = problems(&repo);
+    let partial: Vec<_> = found
+        .iter()
+        .filter(|p| p.file == "jobs/_lib/bitte.tmpl")
+        .collect();
+    assert!(!partial.is_empty(), "{found:#?}");
+    assert_eq!(partial[0].line, Some(3), "{:#?}", partial[0]);
+    assert!(
+        partial[0].message.contains("undefined value")
+            && partial[0].message.contains("env.namspace"),
+        "{}",
+        partial[0]
+    );
+    assert!(
+        partial[0].message.contains("(from jobs/web-ghc.json.tmpl"),
+        "{}",
+        partial[0]
+    );
+    // The partial folder is not a job.
+    assert!(found.iter().all(|p| !p.message.contains("job name")));
+}
+
+#[test]
+fn cluster_vars_reach_templates_under_variant_and_environment_vars() {
+    let repo = ExampleRepo::new();
+    let text = repo.read(CLUSTER);
+    repo.write(
+        CLUSTER,
+        &text.replacen(
+            "provider = \"aws\"\n",
+            "provider = \"aws\"\nvars = { cardano_network = \"mainnet\", run_instances = 9 }\n",
+            1,
+        ),
+    );
+    assert_eq!(problems(&repo), Vec::<Problem>::new());
+    let model = Repo::open(repo.path(), None).unwrap();
+    let rendered = Renderer::new(&model)
+        .render_env(model.env("staging").unwrap(), &["marlowe-run".to_string()])
+        .unwrap();
+    let job = &rendered[0].job;
+    // The cluster's network; the variant's instance count wins over the cluster's.
+    assert_eq!(
+        job["TaskGroups"][0]["Tasks"][0]["Env"]["NETWORK"],
+        "mainnet"
+    );
+    assert_eq!(job["TaskGroups"][0]["Count"], 2);
+}
+
+#[test]
+fn hostname_patterns_labels_domains_and_aliases() {
+    let repo = ExampleRepo::new();
+    let text = repo.read(CLUSTER);
+    let text = text
+        .replacen(
+            "provider = \"aws\"\n",
+            "provider = \"aws\"\nhostname = \"{label}-{namespace}.{domain}\"\n",
+            1,
+        )
+        .replacen(
+            "port_block = 11\nvars = { web_ghc_source = \"marlowe-cardano\", run_instances = 2 }",
+            "port_block = 11\nvars = { web_ghc_source = \"marlowe-cardano\", run_instances = 2 }\nlabels = { web-ghc = \"webghc\" }",
+            1,
+        );
+    repo.write(CLUSTER, &text);
+    let staging = repo.read(STAGING);
+    repo.write(
+        STAGING,
+        &format!("{staging}domain = \"marlowe.example.org\"\naliases = {{ web-ghc = [\"webghc.marlowe.example.org\"] }}\n"),
+    );
+    repo.edit(
+        "jobs/web-ghc.json.tmpl",
+        "\"ingress\",",
+        "\"ingress\", {! for host in env.hostnames('web-ghc') !}\"host={= host =}\", {! endfor !}",
+    );
+    assert_eq!(problems(&repo), Vec::<Problem>::new());
+    let model = Repo::open(repo.path(), None).unwrap();
+    let rendered = Renderer::new(&model)
+        .render_env(model.env("staging").unwrap(), &["web-ghc".to_string()])
+        .unwrap();
+    let tags = rendered[0].job["TaskGroups"][0]["Services"][0]["Tags"].clone();
+    let tags: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"host=webghc-staging.marlowe.example.org"),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&"host=webghc.marlowe.example.org"),
+        "{tags:?}"
+    );
+    // Production keeps the cluster's domain; its override of marlowe-run still wins.
+    let production = model.env("production").unwrap();
+    assert_eq!(
+        production.hostname("web-ghc", &model.cluster.domain),
+        "webghc-prod.plutus.example.org"
+    );
+    assert_eq!(
+        production.hostname("marlowe-run", &model.cluster.domain),
+        "run.marlowe-finance.io"
+    );
+    // An unknown placeholder and an alias of a job the variant lacks are refused.
+    repo.write(
+        CLUSTER,
+        &text.replace("{label}-{namespace}", "{lable}-{namespace}"),
+    );
+    repo.write(
+        STAGING,
+        &format!("{staging}aliases = {{ webghc = [\"webghc.example.org\"] }}\n"),
+    );
+    let found = problems(&repo);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message.starts_with("unknown placeholder `{lable}`")),
+        "{found:#?}"
+    );
+    assert!(found
+        .iter()
+        .any(|p| p.file == STAGING && p.message == "`webghc` is not a job of variant `marlowe`"));
 }

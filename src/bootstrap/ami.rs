@@ -17,8 +17,9 @@ pub struct AmiPlan {
     pub earlier_copy: Option<String>,
 }
 
-/// The name opsctl gives the image it copies into `region`.
-fn copy_name(cluster: &str, region: &str) -> String {
+/// The name opsctl gives the image it copies into `region`; the `clients` workspace looks
+/// the copy up by it when `[aws].amis` has no entry for the region.
+pub fn copy_name(cluster: &str, region: &str) -> String {
     format!("opsctl-{cluster}-{region}")
 }
 

@@ -11,6 +11,8 @@ mod kms;
 mod lock_table;
 mod zone;
 
+pub use ami::copy_name as ami_copy_name;
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};

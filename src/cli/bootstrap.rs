@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::bootstrap::{self, Finding, Outcome, Status};
 use crate::context::Context;
-use crate::error::{Error, Exit};
+use crate::error::Exit;
 use crate::output::{Report, Style};
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +106,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         ctx.output.emit(&report)?;
         return Ok(Exit::Success);
     }
-    if ctx.output.format == crate::output::OutputFormat::Text && !ctx.output.quiet {
+    if ctx.output.format == crate::output::OutputFormat::Text {
         let preview = BootstrapReport {
             dry_run: true,
             findings: report.findings.clone(),
@@ -115,11 +115,10 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
             outcome: None,
             written: false,
         };
-        eprint!("{}", preview.human(&ctx.output.style));
+        ctx.output.note(&preview.human(&ctx.output.style))?;
     }
-    if !crate::prompt::confirm("Create and fix the resources above?", ctx.yes)? {
-        return Err(Error::failed("cancelled; nothing was changed"));
-    }
+    ctx.output
+        .confirm("Create and fix the resources above?", ctx.yes)?;
     let mut outcome = bootstrap::apply(&repo, &plan).await?;
     let unrecorded = plan.unrecorded(&repo);
     if outcome.kms_key.is_none() {

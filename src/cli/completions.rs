@@ -2,6 +2,7 @@
 
 use clap::CommandFactory;
 
+use crate::context::Context;
 use crate::error::Exit;
 
 #[derive(Debug, clap::Args)]
@@ -11,8 +12,10 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(args: Args) -> crate::Result<Exit> {
+pub fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let mut command = super::Cli::command();
-    clap_complete::generate(args.shell, &mut command, "opsctl", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "opsctl", &mut script);
+    ctx.output.raw(&script)?;
     Ok(Exit::Success)
 }

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::context::Context;
 use crate::deploy::{
-    self, Action, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome, JobStatus, Progress,
+    self, planned_outcomes, Action, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome,
+    PlanView,
 };
 use crate::ecs::EcsOptions;
-use crate::error::{Error, Exit};
-use crate::nomad::{NomadClient, NomadConfig};
-use crate::output::{OutputFormat, Report, Style};
+use crate::error::Exit;
+use crate::output::{OutputFormat, Previewed, Report};
 use crate::repo::Target;
 
 #[derive(Debug, clap::Args)]
@@ -20,9 +18,13 @@ pub struct Args {
     /// Environments to deploy
     #[arg(value_name = "ENV", required_unless_present_any = ["all", "source"])]
     pub envs: Vec<String>,
-    /// Every environment that deploys to Nomad
+    /// Every environment of the cluster, whatever its target (Nomad and ECS); narrow with
+    /// --target
     #[arg(long, conflicts_with = "envs")]
     pub all: bool,
+    /// With --all: only the environments that deploy to this target
+    #[arg(long, value_enum, requires = "all")]
+    pub target: Option<TargetArg>,
     /// CI: the source that was pushed; updates the revision files of every environment
     /// tracking it at --ref, then deploys them
     #[arg(long, value_name = "SOURCE", requires_all = ["git_ref", "rev"], conflicts_with_all = ["envs", "all", "plan"])]
@@ -81,66 +83,21 @@ pub struct Args {
     pub concurrency: u16,
 }
 
-/// The plan as shown before asking: every change with its diff.
-#[derive(Serialize)]
-struct PlanView<'a> {
-    plans: &'a [EnvPlan],
-    /// ECS services planned (`plan_only`): what a confirmation would change there.
-    ecs: &'a [JobOutcome],
-    force_new_deployment: bool,
+/// A deploy target as `--target` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetArg {
+    /// Nomad jobs
+    Nomad,
+    /// ECS services
+    Ecs,
 }
 
-impl Report for PlanView<'_> {
-    fn human(&self, style: &Style) -> String {
-        let mut out = String::new();
-        for env in self.plans {
-            if !env.namespace_exists {
-                out.push_str(&format!(
-                    "{} Namespace: \"{}\" (environment {})\n",
-                    style.good("+"),
-                    env.namespace,
-                    env.environment
-                ));
-            }
-            for job in env.jobs.iter().filter(|j| j.action != Action::Unchanged) {
-                match (&job.action, &job.diff) {
-                    (Action::Stop, _) => out.push_str(&format!(
-                        "{} Job: \"{}\" in {} (stop: no longer part of the environment)\n",
-                        style.bad("-"),
-                        job.id,
-                        env.namespace
-                    )),
-                    (_, Some(diff)) => {
-                        out.push_str(&deploy::format_diff(diff, &job.updates, style))
-                    }
-                    (_, None) => out.push_str(&format!(
-                        "{} Job: \"{}\" in {}\n",
-                        style.good("+"),
-                        job.id,
-                        env.namespace
-                    )),
-                }
-                if !job.warnings.is_empty() {
-                    out.push_str(&style.warn(&format!("  warnings: {}\n", job.warnings.trim())));
-                }
-                out.push('\n');
-            }
+impl From<TargetArg> for Target {
+    fn from(target: TargetArg) -> Self {
+        match target {
+            TargetArg::Nomad => Target::Nomad,
+            TargetArg::Ecs => Target::Ecs,
         }
-        for service in self.ecs {
-            let what = match (service.action, self.force_new_deployment) {
-                (Action::Unchanged, false) => continue,
-                (Action::Unchanged, true) => "new deployment of task definition revision",
-                _ => "new task definition revision after",
-            };
-            out.push_str(&format!(
-                "{} ECS service: \"{}\" in {} ({what} {})\n",
-                style.warn("~"),
-                service.id,
-                service.namespace,
-                service.version_before.map_or("?".into(), |v| v.to_string())
-            ));
-        }
-        out
     }
 }
 
@@ -178,7 +135,12 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         }
         envs
     } else if args.all {
-        repo.envs.keys().cloned().collect()
+        let target = args.target.map(Target::from);
+        repo.envs
+            .values()
+            .filter(|env| target.is_none_or(|t| env.target == t))
+            .map(|env| env.name.clone())
+            .collect()
     } else {
         let mut envs = args.envs.clone();
         envs.dedup();
@@ -192,8 +154,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
             Target::Ecs => ecs_envs.push(name),
         }
     }
-    let client = NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
-        .map_err(|e| Error::invalid(e.to_string()))?;
+    let client = crate::clients::nomad(&repo)?;
     let options = DeployOptions {
         jobs: args.jobs.clone(),
         wait: !args.no_wait,
@@ -202,7 +163,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         prune: args.prune,
         concurrency: usize::from(args.concurrency),
     };
-    let deployer = Deployer::new(client, options, Progress::detect(ctx.output.quiet));
+    let deployer = Deployer::new(client, options, ctx.events());
     let plans = if nomad_envs.is_empty() {
         Vec::new()
     } else {
@@ -221,13 +182,17 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         .filter(|o| o.action != Action::Unchanged || args.force_new_deployment)
         .count();
     let changes: usize = plans.iter().map(EnvPlan::changes).sum::<usize>() + ecs_changes;
-    if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
-        ctx.output.emit(&PlanView {
+    // The diff: part of the one document with --plan, a note before the question otherwise.
+    let preview = if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
+        PlanView {
             plans: &plans,
             ecs: &ecs_planned,
             force_new_deployment: args.force_new_deployment,
-        })?;
-    }
+        }
+        .human(&ctx.output.style)
+    } else {
+        String::new()
+    };
     let address = deployer.client.address().to_string();
     if args.plan || changes == 0 {
         let mut outcomes = planned_outcomes(&plans);
@@ -235,7 +200,10 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         let mut report = DeployReport::new(&address, args.plan, &plans, outcomes);
         report.changes += ecs_changes;
         report.revisions = revisions;
-        ctx.output.emit(&report)?;
+        ctx.output.emit(&Previewed {
+            preview,
+            report: &report,
+        })?;
         return Ok(if args.detailed_exitcode && changes > 0 {
             Exit::Changes
         } else if report.failed > 0 {
@@ -244,16 +212,16 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
             Exit::Success
         });
     }
+    ctx.output.note(&preview)?;
     let question = format!("Apply {changes} change(s)?");
-    if !crate::prompt::confirm(&question, ctx.yes)? {
-        return Err(Error::failed("cancelled; nothing was submitted"));
-    }
+    ctx.output.confirm(&question, ctx.yes)?;
     ecs_options.plan_only = false;
     let (mut outcomes, ecs_outcomes) = tokio::join!(
         deployer.apply(&plans),
         deploy_ecs(&repo, &ecs_envs, &ecs_options)
     );
     outcomes.extend(ecs_outcomes?);
+    deployer.progress.flush();
     let mut report = DeployReport::new(&address, false, &plans, outcomes);
     report.changes += ecs_changes;
     report.revisions = revisions;
@@ -275,20 +243,4 @@ async fn deploy_ecs(
         outcomes.extend(crate::ecs::deploy_env(repo, repo.env(name)?, options).await?);
     }
     Ok(outcomes)
-}
-
-fn planned_outcomes(plans: &[EnvPlan]) -> Vec<JobOutcome> {
-    plans
-        .iter()
-        .flat_map(|env| {
-            env.jobs.iter().map(move |job| {
-                let status = if job.action == Action::Unchanged {
-                    JobStatus::Unchanged
-                } else {
-                    JobStatus::Planned
-                };
-                JobOutcome::from_plan(env, job).with_status(status)
-            })
-        })
-        .collect()
 }

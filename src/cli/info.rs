@@ -74,7 +74,7 @@ impl Report for Inventory {
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let nomad = super::ssh::nomad_client(&repo, args.no_nomad)?;
+    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
     ctx.output.emit(&inventory)?;
     Ok(Exit::Success)

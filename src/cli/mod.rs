@@ -5,6 +5,7 @@ mod bootstrap;
 mod certs;
 mod completions;
 mod deploy;
+mod env;
 mod info;
 mod rebuild;
 mod render;
@@ -14,7 +15,6 @@ mod ssh;
 mod terraform;
 mod validate;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,6 +80,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Deploy environments to Nomad: plan, submit what changed, watch the rollouts
     Deploy(deploy::Args),
+    /// Ad hoc environments: apply, list, show, destroy, gc — with a TTL, nothing left behind
+    Env(env::Args),
     /// Terraform per workspace: config, init, plan, apply, destroy, output, passthrough
     Terraform(terraform::Args),
     /// The cluster's instances, autoscaling groups and Nomad nodes
@@ -115,14 +117,15 @@ pub fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(Exit::Failed.code());
+            let error = Error::failed(format!("cannot start the async runtime: {e}"));
+            ctx.output.error(&error);
+            return ExitCode::from(error.exit().code());
         }
     };
     let exit = match runtime.block_on(run(&ctx, cli.command)) {
         Ok(exit) => exit,
         Err(error) => {
-            report_error(&ctx, &error);
+            ctx.output.error(&error);
             error.exit()
         }
     };
@@ -138,11 +141,12 @@ pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
         Command::Certs(args) => certs::run(ctx, args).await,
         Command::Secrets(args) => secrets::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Env(args) => env::run(ctx, args).await,
         Command::Terraform(args) => terraform::run(ctx, args).await,
         Command::Info(args) => info::run(ctx, args).await,
         Command::Ssh(args) => ssh::run(ctx, args).await,
         Command::Rebuild(args) => rebuild::run(ctx, args).await,
-        Command::Completions(args) => completions::run(args),
+        Command::Completions(args) => completions::run(ctx, args),
     }
 }
 
@@ -176,25 +180,4 @@ fn init_logging(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
-}
-
-/// Errors go to stderr; with `--output json` a JSON object also goes to stdout for CI.
-fn report_error(ctx: &Context, error: &Error) {
-    let style = &ctx.output.style;
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{} {error}", style.bad("error:"));
-    if ctx.output.format == OutputFormat::Json {
-        let problems = match error {
-            Error::Problems(problems) => problems.clone(),
-            _ => Vec::new(),
-        };
-        let body = serde_json::json!({
-            "error": {
-                "message": error.to_string(),
-                "exit_code": error.exit().code(),
-                "problems": problems,
-            }
-        });
-        let _ = writeln!(std::io::stdout().lock(), "{body:#}");
-    }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::deploy::Progress;
 use crate::error::{Error, Exit};
 use crate::inventory::{self, Inventory, Node, Selector};
 use crate::output::{Report, Style};
@@ -45,111 +44,6 @@ pub struct Args {
     /// Do not drain Nomad clients (or ask Nomad anything)
     #[arg(long)]
     pub no_nomad: bool,
-}
-
-#[derive(Serialize)]
-struct DryRun {
-    nodes: Vec<PlannedNode>,
-}
-
-/// What a rebuild of one node would do, in order: Nomad calls before, the local commands of
-/// the strategy, then the gates and Nomad calls after.
-#[derive(Serialize)]
-struct PlannedNode {
-    node: String,
-    drain: bool,
-    /// API calls before the switch (the drain and the wait for allocations to move).
-    before: Vec<String>,
-    /// The strategy's local commands, exactly as they would run.
-    commands: Vec<String>,
-    health_check: Option<String>,
-    /// The gates after the switch and the calls that return the node to service.
-    after: Vec<String>,
-}
-
-impl Report for DryRun {
-    fn human(&self, style: &Style) -> String {
-        let mut out = String::new();
-        for node in &self.nodes {
-            out.push_str(&style.bold(&format!("{}:\n", node.node)));
-            for line in node.before.iter().chain(&node.commands).chain(&node.after) {
-                out.push_str(&format!("  {line}\n"));
-            }
-        }
-        out.push_str("dry run: nothing was run\n");
-        out
-    }
-}
-
-/// The dry-run lines of one node: what `rebuild::roll` does, spelled out.
-fn plan_node(
-    node: &Node,
-    strategy: &dyn strategy::Strategy,
-    ssh: &Ssh,
-    nomad: Option<&crate::nomad::NomadClient>,
-    options: &RollOptions,
-) -> crate::Result<PlannedNode> {
-    let wait = humantime::format_duration(options.ssh_wait);
-    let alive = format!(
-        "ssh {} true   # until it answers, at most {wait}",
-        node.name
-    );
-    let mut before = vec![alive.clone()];
-    let mut after = vec![alive];
-    let nomad_node = nomad.zip(node.nomad.as_ref());
-    let drain = node.role == "client" && nomad_node.is_some();
-    if let (true, Some((nomad, n))) = (drain, nomad_node) {
-        let base = nomad.address();
-        before.push(format!(
-            "POST {base}/v1/node/{}/drain {{\"DrainSpec\":{{\"Deadline\":{}}},\"MarkEligible\":false}}",
-            n.id,
-            options.drain_deadline.as_nanos()
-        ));
-        before.push(format!(
-            "GET {base}/v1/allocations?namespace=*   # until none runs on {}",
-            n.id
-        ));
-    }
-    if let Some(check) = &options.health_check {
-        after.push(
-            ssh.argv(node, std::slice::from_ref(check), false, true)?
-                .join(" "),
-        );
-    }
-    if let (Some(nomad), "core") = (nomad, node.role.as_str()) {
-        after.push(format!(
-            "GET {}/v1/agent/members   # until {} is alive",
-            nomad.address(),
-            node.name
-        ));
-    }
-    if let Some(consul) = &options.consul {
-        after.push(format!(
-            "GET {}/v1/health/node/{}   # until every check passes",
-            consul.address(),
-            node.name
-        ));
-    }
-    if let (true, Some((nomad, n))) = (drain, nomad_node) {
-        let base = nomad.address();
-        after.push(format!("GET {base}/v1/node/{}   # until ready", n.id));
-        after.push(format!(
-            "POST {base}/v1/node/{}/eligibility {{\"Eligibility\":\"eligible\"}}",
-            n.id
-        ));
-    }
-    Ok(PlannedNode {
-        node: node.name.clone(),
-        drain,
-        before,
-        commands: strategy
-            .steps(node, ssh)?
-            .iter()
-            .map(|s| s.display())
-            .collect(),
-        health_check: options.health_check.clone(),
-        after,
-    })
 }
 
 #[derive(Serialize)]
@@ -228,7 +122,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     }
     let strategy = strategy::from_settings(&settings, &repo.root)?;
     let ssh = Ssh::from_repo(&repo);
-    let nomad = super::ssh::nomad_client(&repo, args.no_nomad)?;
+    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
     let nodes: Vec<&Node> = match args.on.as_ref().or(args.only.as_ref()) {
         Some(spec) => inventory::select(&inventory, &Selector::parse_list(spec)?)?,
@@ -260,27 +154,27 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     if args.dry_run {
         let planned = nodes
             .iter()
-            .map(|node| plan_node(node, strategy.as_ref(), &ssh, nomad.as_ref(), &options))
+            .map(|node| rebuild::plan_node(node, strategy.as_ref(), &ssh, nomad.as_ref(), &options))
             .collect::<crate::Result<Vec<_>>>()?;
-        ctx.output.emit(&DryRun { nodes: planned })?;
+        ctx.output.emit(&rebuild::DryRun { nodes: planned })?;
         return Ok(Exit::Success);
     }
     let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    if !crate::prompt::confirm(
+    ctx.output.confirm(
         &format!("Rebuild {} node(s): {}?", nodes.len(), names.join(", ")),
         ctx.yes,
-    )? {
-        return Err(Error::failed("cancelled; nothing was changed"));
-    }
+    )?;
+    let events = ctx.events();
     let outcomes = rebuild::roll(
         &nodes,
         strategy.as_ref(),
         &ssh,
         nomad.as_ref(),
         &options,
-        &Progress::detect(ctx.output.quiet),
+        &events,
     )
     .await;
+    events.flush();
     let failed = outcomes
         .iter()
         .filter(|o| o.status != NodeStatus::Done)

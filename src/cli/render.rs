@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::Exit;
-use crate::output::{Report, Style};
+use crate::output::{Part, Report, Style};
 use crate::render::{RenderedJob, Renderer};
 use crate::repo::Target;
 
@@ -44,22 +44,34 @@ fn file_body(target: Target, job: &serde_json::Value) -> serde_json::Value {
 
 impl Report for RenderReport {
     fn human(&self, style: &Style) -> String {
+        self.parts(style)
+            .into_iter()
+            .map(|(Part::Data(text) | Part::Note(text))| text)
+            .collect()
+    }
+
+    /// Each job's header is a note (stderr); stdout holds only the jobs' JSON, so a single
+    /// rendered job is exactly the register API body `jq` and `nomad job run -json` read.
+    fn parts(&self, style: &Style) -> Vec<Part> {
         if !self.written.is_empty() {
-            return self
-                .written
-                .iter()
-                .map(|path| format!("{} {path}\n", style.good("wrote")))
-                .collect();
+            return vec![Part::Data(
+                self.written
+                    .iter()
+                    .map(|path| format!("{} {path}\n", style.good("wrote")))
+                    .collect(),
+            )];
         }
-        let mut out = String::new();
+        let mut parts = Vec::new();
         for job in &self.jobs {
-            out.push_str(&style.dim(&format!("# {} → {}/{}\n", job.file, self.namespace, job.id)));
-            out.push('\n');
+            parts.push(Part::Note(
+                style.dim(&format!("# {} → {}/{}\n", job.file, self.namespace, job.id)),
+            ));
             let body = file_body(self.target, &job.job);
-            out.push_str(&serde_json::to_string_pretty(&body).unwrap_or_default());
-            out.push('\n');
+            parts.push(Part::Data(
+                serde_json::to_string_pretty(&body).unwrap_or_default() + "\n",
+            ));
         }
-        out
+        parts
     }
 }
 

@@ -1,6 +1,5 @@
 //! `opsctl secrets list | show NAME | decrypt NAME [--out FILE]`
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -99,7 +98,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
                     })?;
                 }
                 // Asked for explicitly: the value, and nothing else, on stdout.
-                None => std::io::stdout().lock().write_all(&plaintext)?,
+                None => ctx.output.raw(&plaintext)?,
             }
         }
     }

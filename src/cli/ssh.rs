@@ -9,10 +9,8 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::{Error, Exit};
 use crate::inventory::{self, Inventory, Node, Selector};
-use crate::nomad::{NomadClient, NomadConfig};
 use crate::output::{OutputFormat, Report, Style};
 use crate::remote::{self, FanOut, NodeResult, Ssh};
-use crate::repo::Repo;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,16 +41,6 @@ pub struct Args {
     /// The remote command
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
-}
-
-/// The Nomad client for inventory lookups (few retries: Nomad is optional there).
-pub fn nomad_client(repo: &Repo, disabled: bool) -> crate::Result<Option<NomadClient>> {
-    if disabled {
-        return Ok(None);
-    }
-    NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
-        .map(|c| Some(c.with_max_attempts(2)))
-        .map_err(|e| Error::invalid(e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -146,7 +134,7 @@ fn allocation_node<'a>(
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
     let ssh = Ssh::from_repo(&repo);
-    let nomad = nomad_client(&repo, args.no_nomad)?;
+    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
 
     if args.all || args.parallel.is_some() || args.on.is_some() {
@@ -167,7 +155,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         let fan = FanOut {
             concurrency: args.parallel.unwrap_or(1).max(1),
             delay: args.delay.unwrap_or_default(),
-            stream: ctx.output.format == OutputFormat::Text,
+            stream: (ctx.output.format == OutputFormat::Text).then(|| ctx.events()),
         };
         let command = args.command.clone();
         let results = remote::run_on_nodes(
@@ -179,6 +167,9 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
             &fan,
         )
         .await;
+        if let Some(events) = &fan.stream {
+            events.flush();
+        }
         let failed = results.iter().filter(|r| !r.success).count();
         ctx.output.emit(&FanOutReport {
             command: command.join(" "),
@@ -230,14 +221,12 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     };
     let interactive = std::io::stdin().is_terminal();
     let tty = interactive && (args.command.is_empty());
-    if !ctx.output.quiet {
-        eprintln!(
-            "→ {} ({}, {})",
-            node.name,
-            node.instance_id,
-            node.address().unwrap_or("no address")
-        );
-    }
+    ctx.output.note(&format!(
+        "→ {} ({}, {})",
+        node.name,
+        node.instance_id,
+        node.address().unwrap_or("no address")
+    ))?;
     let argv = ssh.argv(node, &remote_command, tty, !interactive)?;
     let status = remote::process(&argv, &format!("ssh {}", node.name))
         .interactive()

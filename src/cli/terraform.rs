@@ -1,6 +1,6 @@
 //! `opsctl terraform <workspace> config|init|plan|apply|destroy|output|passthrough -- ARGS`
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::context::Context;
 use crate::error::{Error, Exit, Result};
-use crate::output::{OutputFormat, Report, Style};
+use crate::output::{Report, Style};
 use crate::repo::Repo;
 use crate::terraform::backend::Endpoints;
 use crate::terraform::provider::render_workspace;
@@ -198,12 +198,12 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 Some(_) => {}
             }
             let summary = runner.saved_plan_summary().await?;
-            confirm(
-                ctx,
+            ctx.output.confirm(
                 &format!(
                     "Apply to {workspace} of cluster {}: {} to add, {} to change, {} to destroy?",
                     prepared.repo.cluster.name, summary.add, summary.change, summary.destroy
                 ),
+                ctx.yes,
             )?;
             let text = runner.apply().await?;
             let outputs = visible_outputs(runner.outputs().await?);
@@ -219,12 +219,12 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             let prepared = Prepared::new(ctx, workspace, true).await?;
             let runner = prepared.runner();
             runner.write_config(&prepared.document)?;
-            confirm(
-                ctx,
+            ctx.output.confirm(
                 &format!(
                     "Destroy everything in workspace {workspace} of cluster {}?",
                     prepared.repo.cluster.name
                 ),
+                ctx.yes,
             )?;
             runner.ensure_init(&prepared.document).await?;
             let text = runner.destroy().await?;
@@ -243,9 +243,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             let outputs = runner.outputs().await?;
             if json {
                 // Asked for explicitly, as `terraform output -json` does.
-                let mut stdout = std::io::stdout().lock();
-                serde_json::to_writer_pretty(&mut stdout, &outputs).map_err(anyhow::Error::from)?;
-                writeln!(stdout)?;
+                ctx.output.raw_json(&outputs)?;
             } else {
                 ctx.output.emit(&OutputReport {
                     workspace,
@@ -266,33 +264,6 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             })
         }
     }
-}
-
-/// Asks on the terminal unless `--yes`; without a terminal `--yes` is required.
-fn confirm(ctx: &Context, question: &str) -> Result<()> {
-    if ctx.yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() || ctx.output.format == OutputFormat::Json {
-        return Err(Error::invalid(format!(
-            "{question} There is no terminal to ask on: pass --yes to confirm"
-        )));
-    }
-    let answer = ask_line(&format!("{question} [y/N] "))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Error::invalid("not confirmed; nothing was changed"))
-    }
-}
-
-fn ask_line(prompt: &str) -> Result<String> {
-    let mut stderr = std::io::stderr().lock();
-    write!(stderr, "{prompt}")?;
-    stderr.flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line)
 }
 
 /// Outputs with sensitive values masked (value → "(sensitive)").

@@ -9,7 +9,11 @@ use crate::render::Renderer;
 use crate::repo::{Problem, Repo};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Keys of rendered jobs that are not Nomad fields are errors, not warnings.
+    #[arg(long)]
+    pub strict: bool,
+}
 
 #[derive(Debug, Serialize)]
 pub struct ValidateReport {
@@ -18,20 +22,27 @@ pub struct ValidateReport {
     pub environments: usize,
     pub jobs: usize,
     pub problems: Vec<Problem>,
+    /// Keys of rendered jobs that Nomad ignores (not fields of its job API).
+    pub warnings: Vec<Problem>,
 }
 
 impl Report for ValidateReport {
     fn human(&self, style: &Style) -> String {
-        if self.ok {
-            return format!(
-                "{} cluster `{}`: {} environments, {} job templates, no problems\n",
-                style.good("ok"),
-                self.cluster,
-                self.environments,
-                self.jobs
-            );
+        let mut warnings = String::new();
+        for warning in &self.warnings {
+            warnings.push_str(&format!("{} {warning}\n", style.warn("warning:")));
         }
-        let mut out = String::new();
+        if self.ok {
+            return warnings
+                + &format!(
+                    "{} cluster `{}`: {} environments, {} job templates, no problems\n",
+                    style.good("ok"),
+                    self.cluster,
+                    self.environments,
+                    self.jobs
+                );
+        }
+        let mut out = warnings;
         for problem in &self.problems {
             out.push_str(&format!("{} {problem}\n", style.bad("error:")));
         }
@@ -45,10 +56,10 @@ impl Report for ValidateReport {
     }
 }
 
-pub fn run(ctx: &Context, _args: Args) -> crate::Result<Exit> {
+pub fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let root = ctx.repo_root()?;
     let cluster = crate::repo::select_cluster(&root, ctx.cluster.as_deref())?;
-    let report = check(&root, &cluster)?;
+    let report = check_with(&root, &cluster, args.strict)?;
     ctx.output.emit(&report)?;
     Ok(if report.ok {
         Exit::Success
@@ -57,12 +68,19 @@ pub fn run(ctx: &Context, _args: Args) -> crate::Result<Exit> {
     })
 }
 
-/// Model rules plus a render of every environment.
-pub fn check(root: &std::path::Path, cluster: &str) -> crate::Result<ValidateReport> {
+/// Model rules plus a render of every environment; unknown job keys are errors when `strict`.
+pub fn check_with(
+    root: &std::path::Path,
+    cluster: &str,
+    strict: bool,
+) -> crate::Result<ValidateReport> {
     let (repo, mut problems) = Repo::check(root, Some(cluster))?;
+    let mut warnings = Vec::new();
     let (environments, jobs) = match &repo {
         Some(repo) => {
-            Renderer::new(repo).check_all(&mut problems);
+            let renderer = Renderer::new(repo).strict(strict);
+            renderer.check_all(&mut problems);
+            warnings = renderer.warnings();
             (repo.envs.len(), repo.jobs.len())
         }
         None => (0, 0),
@@ -74,5 +92,6 @@ pub fn check(root: &std::path::Path, cluster: &str) -> crate::Result<ValidateRep
         environments,
         jobs,
         problems,
+        warnings,
     })
 }

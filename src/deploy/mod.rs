@@ -6,6 +6,7 @@
 
 mod diff;
 mod plan;
+mod preview;
 mod progress;
 mod report;
 mod submit;
@@ -16,9 +17,10 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+pub use crate::ui::{JobLine, Progress};
 pub use diff::format_diff;
 pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
-pub use progress::{JobLine, Progress};
+pub use preview::{planned_outcomes, PlanView};
 pub use report::{DeployReport, JobOutcome, JobStatus};
 
 use crate::nomad::NomadClient;
@@ -125,7 +127,7 @@ impl Deployer {
                     outcome.with_status(JobStatus::Stopped)
                 }
                 Err(e) => {
-                    line.finish(&format!("stop failed: {e}"));
+                    line.fail(&format!("stop failed: {e}"));
                     outcome.failed(e.to_string())
                 }
             };
@@ -134,7 +136,7 @@ impl Deployer {
         let submitted = match self.submit(env, job).await {
             Ok(submitted) => submitted,
             Err(reason) => {
-                line.finish(&format!("submit failed: {reason}"));
+                line.fail(&format!("submit failed: {reason}"));
                 return outcome.failed(reason);
             }
         };
@@ -152,7 +154,11 @@ impl Deployer {
             Ok(result) => outcome.watched(result),
             Err(_) => outcome.timed_out(self.options.timeout),
         };
-        line.finish(&outcome.final_line());
+        if outcome.status.is_failure() {
+            line.fail(&outcome.final_line());
+        } else {
+            line.finish(&outcome.final_line());
+        }
         outcome
     }
 

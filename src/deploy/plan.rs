@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{Deployer, META_CLUSTER, META_ENVIRONMENT};
 use crate::error::{Error, Result};
-use crate::nomad::types::{JobDiff, JobListStub};
+use crate::nomad::types::{placement_reasons, AllocMetric, JobDiff, JobListStub};
 use crate::render::Renderer;
 use crate::repo::{Repo, Target};
 
@@ -43,6 +43,12 @@ pub struct JobPlan {
     pub updates: BTreeMap<String, BTreeMap<String, u64>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub warnings: String,
+    /// The plan's `FailedTGAllocs`: task groups Nomad could not place, with its reasons.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub placement_failures: BTreeMap<String, AllocMetric>,
+    /// Periodic jobs: the next launch Nomad's plan reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_launch: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,8 +144,8 @@ pub async fn plan_environments(
             .bounded(deployer.client.jobs(namespace))
             .await
             .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))?;
-        let versions: BTreeMap<&str, &JobListStub> =
-            running.iter().map(|j| (j.id.as_str(), j)).collect();
+        // `/v1/jobs` entries carry no version (Nomad's JobListStub): read it from each job.
+        let listed: BTreeSet<&str> = running.iter().map(|j| j.id.as_str()).collect();
         let wanted: BTreeSet<String> = candidates.iter().map(|c| c.id.clone()).collect();
         let planned = futures::future::join_all(
             candidates
@@ -147,25 +153,48 @@ pub async fn plan_environments(
                 .map(|candidate| plan_job(deployer, &env.name, candidate)),
         )
         .await;
+        let mut jobs = Vec::new();
         for job in planned {
-            let mut job = job?;
-            job.version_before = versions.get(job.id.as_str()).map(|j| j.version);
-            plan.jobs.push(job);
+            jobs.push(job?);
         }
         if deployer.options.prune {
-            plan.jobs
-                .extend(prunable(&running, &env.name, &wanted).map(|stub| JobPlan {
-                    name: String::new(),
-                    id: stub.id.clone(),
-                    kind: stub.kind.clone(),
-                    action: Action::Stop,
-                    spec: None,
-                    job_modify_index: stub.job_modify_index,
-                    version_before: Some(stub.version),
-                    diff: None,
-                    updates: BTreeMap::new(),
-                    warnings: String::new(),
-                }));
+            jobs.extend(prunable(&running, &env.name, &wanted).map(|stub| JobPlan {
+                name: String::new(),
+                id: stub.id.clone(),
+                kind: stub.kind.clone(),
+                action: Action::Stop,
+                spec: None,
+                job_modify_index: stub.job_modify_index,
+                version_before: None,
+                diff: None,
+                updates: BTreeMap::new(),
+                warnings: String::new(),
+                placement_failures: BTreeMap::new(),
+                next_launch: None,
+            }));
+        }
+        let versions = futures::future::join_all(jobs.iter().map(|job| {
+            let known = listed.contains(job.id.as_str());
+            async move {
+                if !known {
+                    return Ok(None);
+                }
+                deployer
+                    .bounded(deployer.client.job(namespace, &job.id))
+                    .await
+                    .map(|found| {
+                        found
+                            .as_ref()
+                            .and_then(|j| j.get("Version"))
+                            .and_then(Value::as_u64)
+                    })
+                    .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))
+            }
+        }))
+        .await;
+        for (mut job, version) in jobs.into_iter().zip(versions) {
+            job.version_before = version?;
+            plan.jobs.push(job);
         }
         Ok::<_, Error>(plan)
     });
@@ -194,6 +223,17 @@ async fn plan_job(deployer: &Deployer, env: &str, candidate: Candidate) -> Resul
             )))
         }
     };
+    let placement_failures = response.failed_tg_allocs.unwrap_or_default();
+    let mut warnings = response.warnings;
+    if !placement_failures.is_empty() {
+        if !warnings.trim().is_empty() {
+            warnings.push('\n');
+        }
+        warnings.push_str(&format!(
+            "Nomad cannot place this job: {}",
+            placement_reasons(&placement_failures)
+        ));
+    }
     Ok(JobPlan {
         name: candidate.name,
         id: candidate.id,
@@ -207,7 +247,10 @@ async fn plan_job(deployer: &Deployer, env: &str, candidate: Candidate) -> Resul
             .annotations
             .and_then(|a| a.desired_tg_updates)
             .unwrap_or_default(),
-        warnings: response.warnings,
+        warnings,
+        placement_failures,
+        next_launch: Some(response.next_periodic_launch)
+            .filter(|t| !t.is_empty() && !t.starts_with("0001-01-01")),
     })
 }
 
@@ -223,6 +266,8 @@ fn new_job(candidate: Candidate) -> JobPlan {
         diff: None,
         updates: BTreeMap::new(),
         warnings: String::new(),
+        placement_failures: BTreeMap::new(),
+        next_launch: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! What happened to each job, for the summary table and `--output json`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -7,7 +8,7 @@ use serde::Serialize;
 use super::plan::{Action, EnvPlan, JobPlan};
 use super::submit::Submitted;
 use super::watch::Watched;
-use crate::nomad::types::JobDiff;
+use crate::nomad::types::{AllocMetric, JobDiff};
 use crate::output::{Report, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,8 +24,10 @@ pub enum JobStatus {
     Healthy,
     /// Canaries healthy, waiting for `--promote` or `nomad deployment promote`.
     AwaitingPromotion,
-    /// Stopped by `--prune`.
+    /// Stopped by `--prune`, or submitted with `Stop: true`.
     Stopped,
+    /// A periodic or parameterized job Nomad accepted: it runs on its schedule or on dispatch.
+    Registered,
     Failed,
     TimedOut,
 }
@@ -58,6 +61,9 @@ pub struct JobOutcome {
     pub replanned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<JobDiff>,
+    /// Task groups Nomad could not place (`FailedTGAllocs`), with its metrics.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub placement_failures: BTreeMap<String, AllocMetric>,
 }
 
 impl JobOutcome {
@@ -78,6 +84,7 @@ impl JobOutcome {
             reason: None,
             replanned: false,
             diff: job.diff.clone(),
+            placement_failures: job.placement_failures.clone(),
         }
     }
 
@@ -120,12 +127,19 @@ impl JobOutcome {
                 self.deployment_status = Some(deployment.status);
                 self.status = JobStatus::AwaitingPromotion;
             }
+            Watched::Registered { launches } => {
+                self.reason = Some(format!("runs {launches}"));
+                self.status = JobStatus::Registered;
+            }
+            Watched::Stopped => self.status = JobStatus::Stopped,
             Watched::Failed {
                 reason,
                 deployment,
                 reverted_to,
                 running_version,
+                placement,
             } => {
+                self.placement_failures = placement;
                 if let Some(d) = deployment {
                     self.deployment_id = Some(d.id);
                     self.deployment_status = Some(d.status);
@@ -168,6 +182,10 @@ impl JobOutcome {
             JobStatus::Healthy => "healthy".into(),
             JobStatus::AwaitingPromotion => "awaiting promotion".into(),
             JobStatus::Stopped => "stopped".into(),
+            JobStatus::Registered => match &self.reason {
+                Some(reason) => format!("registered, {reason}"),
+                None => "registered".into(),
+            },
             JobStatus::TimedOut => "timed out".into(),
             JobStatus::Failed => match self.reverted_to {
                 Some(v) => format!("failed, reverted to v{v}"),

@@ -2,8 +2,6 @@
 //! opsctl re-plans, which tells whether the job already holds our spec (the answer was lost) or
 //! still needs it, and with which index.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::{Deployer, EnvPlan, JobPlan};
@@ -27,11 +25,9 @@ fn is_cas_conflict(error: &NomadError) -> bool {
     error.body().contains("Enforcing job modify index")
 }
 
+/// Nomad's one retry policy, except that a check-and-set conflict is re-planned, not retried.
 fn is_transient(error: &NomadError) -> bool {
-    match error {
-        NomadError::Unreachable { .. } => true,
-        other => other.status().is_some_and(|s| s >= 500) && !is_cas_conflict(other),
-    }
+    crate::nomad::retry::is_transient(error) && !is_cas_conflict(error)
 }
 
 impl Deployer {
@@ -70,7 +66,7 @@ impl Deployer {
                     return Err(format!("giving up after {transient} attempts: {error}"));
                 }
                 tracing::info!(job = %job.id, %error, "submit failed; re-planning before a retry");
-                tokio::time::sleep(backoff(transient)).await;
+                tokio::time::sleep(crate::nomad::retry::backoff(transient)).await;
             } else {
                 return Err(error.to_string());
             }
@@ -120,9 +116,4 @@ impl Deployer {
 enum Replanned {
     AlreadyApplied,
     Index(u64),
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let base = 100u64 << attempt.min(5);
-    Duration::from_millis(base + rand::random::<u64>() % base)
 }

@@ -1,13 +1,20 @@
-//! Following a submitted job to its end: service jobs through their deployment (blocking
-//! queries, canary promotion, auto-revert), batch and system jobs through their evaluation and
-//! allocations.
+//! Following a submitted job to its real end: service jobs through their deployment (blocking
+//! queries, canary promotion, auto-revert); batch, system and sysbatch jobs through their
+//! evaluation and allocations (system jobs: one allocation on every eligible node); periodic
+//! and parameterized jobs are done once Nomad accepts them (they run on their schedule or on
+//! dispatch); a job submitted with `Stop: true` once its evaluation stopped it. A placement
+//! failure (`FailedTGAllocs`, a blocked evaluation) ends the watch at once with Nomad's reasons.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use super::progress::JobLine;
 use super::submit::Submitted;
 use super::{Deployer, EnvPlan, JobPlan};
-use crate::nomad::types::{AllocationStub, Deployment};
+use crate::nomad::types::{placement_reasons, AllocMetric, AllocationStub, Deployment};
+use crate::nomad::NomadError;
 
 /// How long one blocking query may wait before it is renewed.
 const BLOCKING_WAIT: Duration = Duration::from_secs(5);
@@ -21,6 +28,13 @@ pub enum Watched {
     AwaitingPromotion {
         deployment: Deployment,
     },
+    /// A periodic or parameterized job: registered, it runs on its schedule or on dispatch.
+    Registered {
+        /// What launches it: `periodic "0 3 * * *" (UTC)`, `dispatch`.
+        launches: String,
+    },
+    /// Submitted with `Stop: true`: Nomad stopped its allocations.
+    Stopped,
     Failed {
         reason: String,
         deployment: Option<Deployment>,
@@ -28,7 +42,65 @@ pub enum Watched {
         reverted_to: Option<u64>,
         /// The version running now, when it differs from the submitted one.
         running_version: Option<u64>,
+        /// `FailedTGAllocs` of the evaluation, when placement failed.
+        placement: BTreeMap<String, AllocMetric>,
     },
+}
+
+/// Why a watch ended without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Nomad(#[from] NomadError),
+    #[error("promoting deployment {id}: {source}")]
+    Promote { id: String, source: NomadError },
+    #[error("version {submitted} was superseded by version {newer} before it rolled out")]
+    Superseded { submitted: u64, newer: u64 },
+    #[error("{failed} of {total} allocations failed (first: {first} on {node})")]
+    AllocationsFailed {
+        failed: usize,
+        total: usize,
+        first: String,
+        node: String,
+    },
+    #[error("Nomad could not place the job: {}", placement_reasons(.0))]
+    Placement(BTreeMap<String, AllocMetric>),
+    #[error("evaluation {id} {status}: {description}")]
+    Evaluation {
+        id: String,
+        status: String,
+        description: String,
+    },
+    #[error("the evaluation placed no allocation: no eligible node in datacenter(s) {0}")]
+    NoEligibleNode(String),
+}
+
+/// What launches a periodic or parameterized job, when `spec` is one.
+fn launches(spec: Option<&Value>) -> Option<String> {
+    let spec = spec?;
+    let periodic = spec
+        .get("Periodic")
+        .filter(|p| p.is_object() && p.get("Enabled").and_then(Value::as_bool) != Some(false));
+    if let Some(periodic) = periodic {
+        let cron = periodic
+            .get("Spec")
+            .or_else(|| periodic.get("Specs").and_then(|s| s.get(0)))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let zone = periodic
+            .get("TimeZone")
+            .and_then(Value::as_str)
+            .filter(|z| !z.is_empty())
+            .unwrap_or("UTC");
+        return Some(format!("periodic \"{cron}\" ({zone})"));
+    }
+    spec.get("ParameterizedJob")
+        .filter(|p| p.is_object())
+        .map(|_| "on dispatch (parameterized)".to_string())
+}
+
+fn stops(spec: Option<&Value>) -> bool {
+    spec.and_then(|s| s.get("Stop")).and_then(Value::as_bool) == Some(true)
 }
 
 impl Deployer {
@@ -39,7 +111,15 @@ impl Deployer {
         submitted: &Submitted,
         line: &JobLine,
     ) -> Watched {
-        let result = if job.kind == "service" {
+        let spec = job.spec.as_ref();
+        let result = if let Some(mut launches) = launches(spec) {
+            if let Some(next) = &job.next_launch {
+                launches.push_str(&format!(", next launch {next}"));
+            }
+            Ok(Watched::Registered { launches })
+        } else if stops(spec) {
+            self.follow_stop(submitted, line).await
+        } else if job.kind == "service" {
             match self.find_deployment(env, job, submitted, line).await {
                 Ok(Some(deployment)) => self.follow_deployment(env, job, deployment, line).await,
                 Ok(None) => self.follow_allocations(env, job, submitted, line).await,
@@ -48,12 +128,45 @@ impl Deployer {
         } else {
             self.follow_allocations(env, job, submitted, line).await
         };
-        result.unwrap_or_else(|reason| Watched::Failed {
-            reason,
+        result.unwrap_or_else(|error| Watched::Failed {
+            reason: error.to_string(),
             deployment: None,
             reverted_to: None,
             running_version: None,
+            placement: match error {
+                WatchError::Placement(failed) => failed,
+                _ => BTreeMap::new(),
+            },
         })
+    }
+
+    /// `Stop: true`: the evaluation stops the job's allocations.
+    async fn follow_stop(
+        &self,
+        submitted: &Submitted,
+        line: &JobLine,
+    ) -> Result<Watched, WatchError> {
+        line.set("stopping");
+        let Some(id) = &submitted.eval_id else {
+            return Ok(Watched::Stopped);
+        };
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let evaluation = self.bounded(self.client.evaluation(id)).await?;
+            match evaluation.status.as_str() {
+                "complete" => return Ok(Watched::Stopped),
+                "failed" | "canceled" => {
+                    return Err(WatchError::Evaluation {
+                        id: evaluation.id,
+                        status: evaluation.status,
+                        description: evaluation.status_description,
+                    })
+                }
+                _ => {}
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
     }
 
     /// The deployment Nomad creates for the submitted version; `None` when the evaluation
@@ -64,22 +177,21 @@ impl Deployer {
         job: &JobPlan,
         submitted: &Submitted,
         line: &JobLine,
-    ) -> Result<Option<Deployment>, String> {
+    ) -> Result<Option<Deployment>, WatchError> {
         line.set("waiting for the scheduler");
         let mut pause = Duration::from_millis(50);
         let mut evaluation_done = false;
         loop {
             let latest = self
                 .bounded(self.client.latest_deployment(&env.namespace, &job.id))
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             match latest {
                 Some(d) if d.job_version == submitted.version => return Ok(Some(d)),
                 Some(d) if d.job_version > submitted.version => {
-                    return Err(format!(
-                        "version {} was superseded by version {} before it rolled out",
-                        submitted.version, d.job_version
-                    ))
+                    return Err(WatchError::Superseded {
+                        submitted: submitted.version,
+                        newer: d.job_version,
+                    })
                 }
                 _ => {}
             }
@@ -89,10 +201,10 @@ impl Deployer {
             }
             evaluation_done = match &submitted.eval_id {
                 Some(id) => {
-                    let evaluation = self
-                        .bounded(self.client.evaluation(id))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let evaluation = self.bounded(self.client.evaluation(id)).await?;
+                    if let Some(failed) = evaluation.failed_tg_allocs.filter(|f| !f.is_empty()) {
+                        return Err(WatchError::Placement(failed));
+                    }
                     matches!(
                         evaluation.status.as_str(),
                         "complete" | "failed" | "canceled"
@@ -111,7 +223,7 @@ impl Deployer {
         job: &JobPlan,
         mut deployment: Deployment,
         line: &JobLine,
-    ) -> Result<Watched, String> {
+    ) -> Result<Watched, WatchError> {
         let mut promoted = false;
         let mut index = deployment.modify_index.max(1);
         loop {
@@ -135,6 +247,7 @@ impl Deployer {
                             deployment: Some(deployment),
                             reverted_to,
                             running_version,
+                            placement: BTreeMap::new(),
                         }
                     }
                 });
@@ -145,7 +258,10 @@ impl Deployer {
                     line.set("promoting canaries");
                     self.bounded(self.client.promote_deployment(&deployment.id))
                         .await
-                        .map_err(|e| format!("promoting deployment {}: {e}", deployment.id))?;
+                        .map_err(|source| WatchError::Promote {
+                            id: deployment.id.clone(),
+                            source,
+                        })?;
                     promoted = true;
                 } else if !auto {
                     return Ok(Watched::AwaitingPromotion { deployment });
@@ -154,8 +270,7 @@ impl Deployer {
             let (next, meta) = self
                 .client
                 .deployment(&deployment.id, index, BLOCKING_WAIT)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             if meta.index <= index {
                 // A server that ignores blocking queries must not turn this into a busy loop.
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -173,16 +288,16 @@ impl Deployer {
         job: &JobPlan,
         submitted: &Submitted,
         line: &JobLine,
-    ) -> Result<Watched, String> {
+    ) -> Result<Watched, WatchError> {
         let batch = matches!(job.kind.as_str(), "batch" | "sysbatch");
+        let system = matches!(job.kind.as_str(), "system" | "sysbatch");
         let mut index = 0;
         let mut evaluation_checked = false;
         loop {
             let (allocations, meta) = self
                 .client
                 .job_allocations(&env.namespace, &job.id, index, BLOCKING_WAIT)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             if index > 0 && meta.index <= index {
                 // A server that ignores blocking queries must not turn this into a busy loop.
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -197,17 +312,16 @@ impl Deployer {
                 .filter(|a| matches!(a.client_status.as_str(), "failed" | "lost"))
                 .collect();
             if let Some(first) = failed.first() {
-                return Err(format!(
-                    "{} of {} allocations failed (first: {} on {})",
-                    failed.len(),
-                    ours.len(),
-                    first.name,
-                    if first.node_name.is_empty() {
-                        &first.node_id
+                return Err(WatchError::AllocationsFailed {
+                    failed: failed.len(),
+                    total: ours.len(),
+                    first: first.name.clone(),
+                    node: if first.node_name.is_empty() {
+                        first.node_id.clone()
                     } else {
-                        &first.node_name
-                    }
-                ));
+                        first.node_name.clone()
+                    },
+                });
             }
             let settled = |a: &&AllocationStub| {
                 if batch {
@@ -225,32 +339,59 @@ impl Deployer {
             if !ours.is_empty() && done == ours.len() {
                 return Ok(Watched::Healthy { deployment: None });
             }
-            if ours.is_empty() && !evaluation_checked {
-                if let Some(reason) = self.placement_failure(submitted).await? {
-                    return Err(reason);
+            if !evaluation_checked {
+                match self.evaluation_outcome(submitted).await? {
+                    EvalOutcome::Pending => {}
+                    EvalOutcome::Done => {
+                        evaluation_checked = true;
+                        // A system job's evaluation that placed nothing never will.
+                        if system && ours.is_empty() {
+                            let dcs = job
+                                .spec
+                                .as_ref()
+                                .and_then(|s| s.get("Datacenters"))
+                                .and_then(Value::as_array)
+                                .map(|d| {
+                                    d.iter()
+                                        .filter_map(Value::as_str)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                })
+                                .unwrap_or_default();
+                            return Err(WatchError::NoEligibleNode(dcs));
+                        }
+                    }
                 }
-                evaluation_checked = true;
             }
         }
     }
 
-    /// Why the evaluation could not place anything, when it says so.
-    async fn placement_failure(&self, submitted: &Submitted) -> Result<Option<String>, String> {
+    /// The submitted evaluation's state; its placement failures end the watch.
+    async fn evaluation_outcome(&self, submitted: &Submitted) -> Result<EvalOutcome, WatchError> {
         let Some(id) = &submitted.eval_id else {
-            return Ok(None);
+            return Ok(EvalOutcome::Done);
         };
-        let evaluation = self
-            .bounded(self.client.evaluation(id))
-            .await
-            .map_err(|e| e.to_string())?;
-        let groups: Vec<String> = evaluation
-            .failed_tg_allocs
-            .unwrap_or_default()
-            .into_keys()
-            .collect();
-        Ok((!groups.is_empty())
-            .then(|| format!("Nomad could not place task group(s) {}", groups.join(", "))))
+        let evaluation = self.bounded(self.client.evaluation(id)).await?;
+        if let Some(failed) = evaluation.failed_tg_allocs.filter(|f| !f.is_empty()) {
+            return Err(WatchError::Placement(failed));
+        }
+        Ok(match evaluation.status.as_str() {
+            "complete" => EvalOutcome::Done,
+            "failed" | "canceled" => {
+                return Err(WatchError::Evaluation {
+                    id: evaluation.id,
+                    status: evaluation.status,
+                    description: evaluation.status_description,
+                })
+            }
+            _ => EvalOutcome::Pending,
+        })
     }
+}
+
+enum EvalOutcome {
+    Pending,
+    Done,
 }
 
 fn describe(deployment: &Deployment) -> String {

@@ -74,6 +74,7 @@ pub async fn deploy_env(
             reason: None,
             replanned: false,
             diff: None,
+            placement_failures: Default::default(),
         };
         work.push(async move {
             let result = deploy_service(

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -53,27 +52,10 @@ impl NomadError {
         }
     }
 
+    /// Whether a retry may help (the one policy, [`super::retry::is_transient`]).
     fn retryable(&self) -> bool {
-        match self {
-            // A certificate the client does not trust (or a refused client certificate) stays
-            // so: retrying only delays the error.
-            NomadError::Unreachable { message, .. } => !is_tls_refusal(message),
-            NomadError::Status { status, .. } => *status >= 500,
-            _ => false,
-        }
+        super::retry::is_transient(self)
     }
-}
-
-/// Whether a connection error is a TLS verdict rather than a network failure.
-fn is_tls_refusal(message: &str) -> bool {
-    const TLS: [&str; 5] = [
-        "invalid peer certificate",
-        "UnknownIssuer",
-        "certificate required",
-        "CertificateRequired",
-        "BadCertificate",
-    ];
-    TLS.iter().any(|t| message.contains(t))
 }
 
 /// Index metadata of a read (`X-Nomad-Index`), for blocking queries.
@@ -212,7 +194,7 @@ impl NomadClient {
             attempt += 1;
             match self.send_once(&method, path, query, body, timeout).await {
                 Err(e) if e.retryable() && attempt < attempts => {
-                    let delay = backoff(attempt);
+                    let delay = super::retry::backoff(attempt);
                     tracing::debug!(%method, path, attempt, ?delay, error = %e, "retrying Nomad call");
                     tokio::time::sleep(delay).await;
                 }
@@ -296,13 +278,6 @@ impl NomadClient {
         })?;
         Ok((value, QueryMeta { index }))
     }
-}
-
-/// Exponential backoff with full jitter: up to 100 ms, 200 ms, 400 ms ... capped at 3 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(3));
-    let millis = rand::thread_rng().gen_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
-    Duration::from_millis(millis)
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -4,6 +4,8 @@
 mod api;
 mod client;
 mod config;
+mod namespaces;
+pub mod retry;
 pub mod types;
 
 pub use client::{NomadClient, NomadError, QueryMeta};

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 
 /// Go servers send `null` for empty values in places; read it as the type's default.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -43,8 +42,6 @@ pub struct JobListStub {
     #[serde(deserialize_with = "null_as_default")]
     pub stop: bool,
     #[serde(deserialize_with = "null_as_default")]
-    pub version: u64,
-    #[serde(deserialize_with = "null_as_default")]
     pub job_modify_index: u64,
     #[serde(deserialize_with = "null_as_default")]
     pub modify_index: u64,
@@ -72,7 +69,11 @@ pub struct PlanResponse {
     pub job_modify_index: u64,
     pub diff: Option<JobDiff>,
     pub annotations: Option<PlanAnnotations>,
-    pub failed_tg_allocs: Option<BTreeMap<String, Value>>,
+    #[serde(rename = "FailedTGAllocs")]
+    pub failed_tg_allocs: Option<BTreeMap<String, AllocMetric>>,
+    /// RFC 3339; Go's zero time (`0001-01-01T00:00:00Z`) when the job is not periodic.
+    #[serde(deserialize_with = "null_as_default")]
+    pub next_periodic_launch: String,
     #[serde(deserialize_with = "null_as_default")]
     pub warnings: String,
 }
@@ -233,7 +234,8 @@ pub struct Evaluation {
     #[serde(rename = "DeploymentID")]
     #[serde(deserialize_with = "null_as_default")]
     pub deployment_id: String,
-    pub failed_tg_allocs: Option<BTreeMap<String, Value>>,
+    #[serde(rename = "FailedTGAllocs")]
+    pub failed_tg_allocs: Option<BTreeMap<String, AllocMetric>>,
     #[serde(deserialize_with = "null_as_default")]
     pub blocked_eval: String,
 }
@@ -341,5 +343,118 @@ mod tests {
         assert_eq!(stub.deployment_id, "");
         assert_eq!(stub.job_version, 0);
         assert_eq!(stub.node_name, "n1");
+    }
+}
+
+/// Nomad's `AllocMetric`: why a task group could not be placed (an evaluation's or a plan's
+/// `FailedTGAllocs` entry).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AllocMetric {
+    #[serde(deserialize_with = "null_as_default")]
+    pub nodes_evaluated: u64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub nodes_filtered: u64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub nodes_in_pool: u64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub nodes_available: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub class_filtered: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub constraint_filtered: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub nodes_exhausted: u64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub class_exhausted: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub dimension_exhausted: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub quota_exhausted: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub coalesced_failures: u64,
+}
+
+impl AllocMetric {
+    /// Nomad's reasons in its own words (as `nomad job status` prints them), joined by `; `.
+    pub fn reasons(&self) -> String {
+        let mut out = Vec::new();
+        if self.nodes_evaluated == 0 {
+            out.push("no nodes were eligible for evaluation".to_string());
+        }
+        for (dc, available) in &self.nodes_available {
+            if *available == 0 {
+                out.push(format!("no nodes are available in datacenter \"{dc}\""));
+            }
+        }
+        for (class, n) in &self.class_filtered {
+            out.push(format!("class \"{class}\": {n} nodes excluded by filter"));
+        }
+        for (constraint, n) in &self.constraint_filtered {
+            out.push(format!(
+                "constraint \"{constraint}\": {n} nodes excluded by filter"
+            ));
+        }
+        if self.nodes_exhausted > 0 {
+            out.push(format!(
+                "resources exhausted on {} nodes",
+                self.nodes_exhausted
+            ));
+        }
+        for (class, n) in &self.class_exhausted {
+            out.push(format!("class \"{class}\" exhausted on {n} nodes"));
+        }
+        for (dimension, n) in &self.dimension_exhausted {
+            out.push(format!("dimension \"{dimension}\" exhausted on {n} nodes"));
+        }
+        for quota in &self.quota_exhausted {
+            out.push(format!("quota limit hit \"{quota}\""));
+        }
+        let mut text = format!(
+            "{} nodes evaluated, {} filtered, {} exhausted",
+            self.nodes_evaluated, self.nodes_filtered, self.nodes_exhausted
+        );
+        if !out.is_empty() {
+            text.push_str(": ");
+            text.push_str(&out.join("; "));
+        }
+        if self.coalesced_failures > 0 {
+            text.push_str(&format!(
+                " ({} more allocations unplaced)",
+                self.coalesced_failures
+            ));
+        }
+        text
+    }
+}
+
+/// `FailedTGAllocs` as one line: `group web: 0 nodes evaluated, ...`.
+pub fn placement_reasons(failed: &BTreeMap<String, AllocMetric>) -> String {
+    failed
+        .iter()
+        .map(|(group, metric)| format!("task group `{group}`: {}", metric.reasons()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod alloc_metric_tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_like_nomads() {
+        let metric: AllocMetric = serde_json::from_value(serde_json::json!({
+            "NodesEvaluated": 3, "NodesFiltered": 3, "NodesInPool": 3,
+            "NodesAvailable": {"dc1": 3}, "ClassFiltered": null,
+            "ConstraintFiltered": {"${attr.kernel.name} = windows": 3},
+            "NodesExhausted": 0, "ClassExhausted": null, "DimensionExhausted": null,
+            "QuotaExhausted": null, "ResourcesExhausted": null, "Scores": null,
+            "AllocationTime": 12000, "CoalescedFailures": 1
+        }))
+        .unwrap();
+        assert_eq!(
+            metric.reasons(),
+            "3 nodes evaluated, 3 filtered, 0 exhausted: constraint \"${attr.kernel.name} = windows\": 3 nodes excluded by filter (1 more allocations unplaced)"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! for over SSH, drained from Nomad when it is a client, switched, checked for life and
 //! health, and made eligible again; the roll stops at the first failure unless told not to.
 
+mod dry_run;
 pub mod strategy;
 
 use std::collections::VecDeque;
@@ -10,11 +11,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::consul::ConsulClient;
-use crate::deploy::{JobLine, Progress};
 use crate::inventory::Node;
 use crate::nomad::NomadClient;
 use crate::process::Process;
 use crate::remote::Ssh;
+use crate::ui::{JobLine, Progress};
+pub use dry_run::{plan_node, DryRun, PlannedNode};
 use strategy::{Step, Strategy};
 
 /// Lines of output kept per node for the summary.
@@ -271,11 +273,11 @@ impl Rollout<'_> {
             ),
             Err((phase, message)) => (NodeStatus::Failed, Some(phase.to_string()), Some(message)),
         };
-        line.finish(match status {
-            NodeStatus::Done => "done",
-            NodeStatus::Unreachable => "UNREACHABLE after the switch",
-            _ => "failed",
-        });
+        match status {
+            NodeStatus::Done => line.finish("done"),
+            NodeStatus::Unreachable => line.fail("UNREACHABLE after the switch"),
+            _ => line.fail("failed"),
+        }
         NodeOutcome {
             node: node.name.clone(),
             status,

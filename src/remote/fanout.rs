@@ -2,7 +2,6 @@
 //! line prefixed with the node's name, and a result per node.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,11 +32,17 @@ pub struct FanOut {
     pub concurrency: usize,
     /// Pause between nodes when running one by one.
     pub delay: Duration,
-    /// Print output lines as they come, prefixed with the node's name.
-    pub stream: bool,
+    /// Send output lines as they come, prefixed with the node's name, to this event stream
+    /// (the UI writes them); `None` keeps them for the tails only.
+    pub stream: Option<crate::ui::Events>,
 }
 
-async fn run_one(name: &str, width: usize, process: Process, stream: bool) -> NodeResult {
+async fn run_one(
+    name: &str,
+    width: usize,
+    process: Process,
+    stream: Option<&crate::ui::Events>,
+) -> NodeResult {
     let started = Instant::now();
     let (mut command, what) = process.into_command();
     command
@@ -63,12 +68,8 @@ async fn run_one(name: &str, width: usize, process: Process, stream: bool) -> No
         async move {
             let mut lines = BufReader::new(reader).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if stream {
-                    if to_stderr {
-                        let _ = writeln!(std::io::stderr().lock(), "{prefix}{line}");
-                    } else {
-                        let _ = writeln!(std::io::stdout().lock(), "{prefix}{line}");
-                    }
+                if let Some(events) = stream {
+                    events.output(&prefix, to_stderr, &line);
                 }
                 let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
                 if tail.len() == TAIL {
@@ -134,7 +135,7 @@ pub async fn run_on_nodes(
                 tokio::time::sleep(fan.delay).await;
             }
             results.push(match make(node) {
-                Ok(process) => run_one(&node.name, width, process, fan.stream).await,
+                Ok(process) => run_one(&node.name, width, process, fan.stream.as_ref()).await,
                 Err(e) => error_result(node, e),
             });
         }
@@ -147,7 +148,7 @@ pub async fn run_on_nodes(
         async move {
             let _permit = permits.acquire().await.ok();
             match process {
-                Ok(process) => run_one(&node.name, width, process, fan.stream).await,
+                Ok(process) => run_one(&node.name, width, process, fan.stream.as_ref()).await,
                 Err(e) => error_result(node, e),
             }
         }

@@ -62,7 +62,9 @@ impl TemplateContext {
             })
         });
 
-        let mut vars = variant.vars.clone();
+        // Cluster vars, then the variant's, then the environment's.
+        let mut vars = cluster.vars.clone();
+        vars.extend(variant.vars.clone());
         vars.extend(env.vars.clone());
 
         TemplateContext {
@@ -73,6 +75,7 @@ impl TemplateContext {
                 "datacenters": cluster.nomad.datacenters,
                 "region": cluster.aws.as_ref().map(|a| a.region.clone()),
                 "nomad_region": cluster.nomad.region,
+                "nodes": cluster.node_facts(),
             })),
             vars: Value::from_serialize(&vars),
             rev,
@@ -149,9 +152,13 @@ impl Object for EnvObject {
                 let (job,): (String,) = minijinja::value::from_args(args)?;
                 Ok(Value::from(env.hostname(&job, &self.domain)))
             }
+            "hostnames" => {
+                let (job,): (String,) = minijinja::value::from_args(args)?;
+                Ok(Value::from(env.hostnames_of(&job, &self.domain)))
+            }
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
-                format!("env has no method `{method}` (methods: port, hostname)"),
+                format!("env has no method `{method}` (methods: port, hostname, hostnames)"),
             )),
         }
     }

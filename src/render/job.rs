@@ -21,8 +21,16 @@ pub const SERVER_MANAGED_FIELDS: &[&str] = &[
     "VaultNamespace",
 ];
 
-/// Accepts a job wrapped (`{"Job": {...}}`, as `nomad job inspect` and the register API use)
-/// or bare, and returns the bare job without server-managed fields.
+/// Objects whose members are the user's own (driver config, metadata, environment): their
+/// values are kept exactly as written.
+const FREE_FORM_FIELDS: &[&str] = &["Config", "Meta", "Env", "Policy", "Options", "Payload"];
+
+/// Accepts a job wrapped (`{"Job": {...}}`, as `nomad job inspect`, `nomad job run -output` and
+/// the register API use) or bare, and returns the bare job as Nomad's decoder reads it: without
+/// server-managed fields (`Stop` is kept when true: a stopped job), with every `null` member
+/// dropped (Go decodes null as the field's absence), and integral numbers written as floats
+/// (`8080.0`, as some JSON generators emit) as integers, Nomad's integer fields refusing floats.
+/// Free-form maps (`Config`, `Meta`, `Env`, ...) are left as written.
 pub fn normalize(value: Value) -> Value {
     let mut job = match value {
         Value::Object(mut map) if map.len() == 1 && map.contains_key("Job") => {
@@ -31,11 +39,49 @@ pub fn normalize(value: Value) -> Value {
         other => other,
     };
     if let Value::Object(map) = &mut job {
+        let stopped = map.get("Stop") == Some(&Value::Bool(true));
         for field in SERVER_MANAGED_FIELDS {
             map.remove(*field);
         }
+        if stopped {
+            map.insert("Stop".into(), Value::Bool(true));
+        }
     }
+    as_decoded(&mut job);
     job
+}
+
+fn as_decoded(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            for (key, child) in map.iter_mut() {
+                if !FREE_FORM_FIELDS.contains(&key.as_str()) {
+                    as_decoded(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(as_decoded),
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    // Exact: integral and within f64's integer range.
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fills in what `nomad job run -namespace` would: the environment's namespace when the job
+/// names none.
+pub fn apply_env_defaults(job: &mut Value, env: &Environment) {
+    if let Value::Object(map) = job {
+        if !map.contains_key("Namespace") {
+            map.insert("Namespace".into(), Value::String(env.namespace.clone()));
+        }
+    }
 }
 
 pub fn job_id(job: &Value) -> Option<&str> {
@@ -56,7 +102,8 @@ pub fn check_rendered(file: &str, text: &str, env: &Environment) -> Result<Value
             ),
         )]
     })?;
-    let job = normalize(value);
+    let mut job = normalize(value);
+    apply_env_defaults(&mut job, env);
     let problems = check_job(file, &job, Some(env));
     if problems.is_empty() {
         Ok(job)
@@ -117,7 +164,7 @@ pub fn check_job(file: &str, job: &Value, env: Option<&Environment>) -> Vec<Prob
             ),
             None => problem(
                 "Namespace",
-                format!("`Namespace` must be set to `{}`", env.namespace),
+                format!("`Namespace` must be a string (`{}`)", env.namespace),
             ),
         }
     }
@@ -167,19 +214,22 @@ pub fn check_job(file: &str, job: &Value, env: Option<&Environment>) -> Vec<Prob
     }
     if let Some(env) = env {
         for (field, port) in static_ports(job) {
+            if env.allows_static_port(port) {
+                continue;
+            }
             match env.port_range() {
-                Some(range) if range.contains(&port) => {}
                 Some(range) => problem(
                     &field,
                     format!(
-                        "static port {port} is outside the environment's block {}..={}",
+                        "static port {port} is outside the environment's block {}..={} (allow it with `static_ports = [{port}]` in {})",
                         range.start,
-                        range.end.saturating_sub(1)
+                        range.end.saturating_sub(1),
+                        env.file
                     ),
                 ),
                 None => problem(
                     &field,
-                    format!("static port {port} in an environment without a port block; use DynamicPorts"),
+                    format!("static port {port} in an environment without a port block; use DynamicPorts or allow it with `static_ports = [{port}]` in {}", env.file),
                 ),
             }
         }

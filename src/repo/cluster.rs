@@ -32,6 +32,35 @@ pub struct Cluster {
     /// How `opsctl rebuild` rolls configuration out.
     #[serde(default)]
     pub rebuild: Option<RebuildSettings>,
+
+    // ---- the cluster's shape on AWS (network layout, named nodes, routing, rules) ----
+    /// `[network]`: VPC CIDR per region.
+    #[serde(default)]
+    pub network: NetworkSettings,
+    /// `[nodes.<name>]`: per named node (`core-1`…, `monitoring`, `routing`).
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeSettings>,
+    /// `[routing]`: the Traefik node, the wildcard records and the certificate.
+    #[serde(default)]
+    pub routing: Option<RoutingSettings>,
+    /// `[[rules]]`: extra ingress rules per role.
+    #[serde(default)]
+    pub rules: Vec<RuleSettings>,
+
+    // --- job templates: cluster-wide template variables (owned by the template rules) ---
+    /// Template variables of every environment (`vars.*`), under the variant's and the
+    /// environment's.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    /// Keys of a rendered job that are not Nomad fields are errors, not warnings.
+    #[serde(default)]
+    pub strict_job_schema: bool,
+    /// Public hostname pattern of every job: `{job}`, `{label}` (the variant's `labels`, else
+    /// the job), `{namespace}`, `{env}`, `{domain}` (the environment's `domain`, else the
+    /// cluster's). Default `{job}-{namespace}.{domain}`; a variant's `hostname` overrides it.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    // --- end of job templates ---
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -216,6 +245,34 @@ pub struct ClientGroup {
     /// Distinguishes several groups in one region; defaults to the node class or "default".
     #[serde(default)]
     pub name: Option<String>,
+    /// Nomad node pool (Nomad's default pool `default` when unset).
+    #[serde(default)]
+    pub node_pool: Option<String>,
+    /// Nomad client `meta`, for constraints and `${meta.<key>}` interpolation.
+    #[serde(default)]
+    pub meta: BTreeMap<String, String>,
+    /// Nomad host volumes: name → path on the node (created, writable).
+    #[serde(default)]
+    pub host_volumes: BTreeMap<String, String>,
+    /// Root volume (default 100 GiB gp3, as bitte's 100 GiB).
+    #[serde(default)]
+    pub volume_size: Option<u32>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+    #[serde(default)]
+    pub volume_iops: Option<u32>,
+    #[serde(default)]
+    pub volume_throughput: Option<u32>,
+    /// Default true.
+    #[serde(default)]
+    pub ebs_optimized: Option<bool>,
+    /// A public IP on each client (default false: clients sit in private subnets behind NAT).
+    #[serde(default)]
+    pub associate_public_ip: Option<bool>,
+    /// Seconds after which the group replaces an instance: 0 (never, the default) or
+    /// 604800 (7 days) to 31536000 (365 days).
+    #[serde(default)]
+    pub max_instance_lifetime: Option<u32>,
 }
 
 impl ClientGroup {
@@ -248,6 +305,12 @@ pub struct Variant {
     /// Template variables shared by the variant's environments (`vars.*`).
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// Hostname pattern of the variant's jobs (over the cluster's `hostname`).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `{label}` of the hostname pattern per job (default: the job name).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 fn default_port_block() -> u32 {
@@ -275,4 +338,257 @@ impl Cluster {
         }
         regions
     }
+}
+
+// ---- the cluster's shape on AWS ----
+
+/// `[network]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct NetworkSettings {
+    /// VPC CIDR (a /16) per region; a region not listed gets `10.<n>.0.0/16`, n its position
+    /// among the regions in use.
+    #[serde(default)]
+    pub vpc_cidrs: BTreeMap<String, String>,
+}
+
+/// `[nodes.<name>]`: one named node's placement and size.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct NodeSettings {
+    /// Fixed private IP; the node goes into the public subnet holding it.
+    #[serde(default)]
+    pub private_ip: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// Root volume, GiB (default 50).
+    #[serde(default)]
+    pub volume_size: Option<u32>,
+    /// gp3 (default), gp2, io1, io2, st1, sc1, standard.
+    #[serde(default)]
+    pub volume_type: Option<String>,
+    /// Provisioned IOPS (gp3, io1, io2).
+    #[serde(default)]
+    pub volume_iops: Option<u32>,
+    /// Throughput MiB/s (gp3).
+    #[serde(default)]
+    pub volume_throughput: Option<u32>,
+    /// Default true.
+    #[serde(default)]
+    pub ebs_optimized: Option<bool>,
+}
+
+/// `[routing]`: a node running Traefik for every job hostname.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RoutingSettings {
+    /// Default `t3a.small` (bitte's routing node).
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// More names on the certificate; each gets a DNS record pointing at the routing node
+    /// unless it lies under the cluster domain (the wildcard covers it).
+    #[serde(default)]
+    pub extra_sans: Vec<String>,
+    /// Hosted zones (besides the cluster's) holding `extra_sans`: validation records and the
+    /// extra names' records go there.
+    #[serde(default)]
+    pub extra_zones: Vec<String>,
+}
+
+/// `[[rules]]`: an ingress rule on the security group of a role.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RuleSettings {
+    /// `core`, `monitoring`, `routing` or `client`.
+    pub role: String,
+    /// One port, or `from_port`..=`to_port`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub from_port: Option<u16>,
+    #[serde(default)]
+    pub to_port: Option<u16>,
+    /// `tcp` (default), `udp`, `icmp` or `-1` (all).
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<String>,
+    #[serde(default)]
+    pub cidrs: Vec<String>,
+    /// Roles whose nodes may connect (their security groups, same region).
+    #[serde(default)]
+    pub source_roles: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_protocols() -> Vec<String> {
+    vec!["tcp".to_string()]
+}
+
+impl RuleSettings {
+    /// The port range, `(0, 0)` for all ports.
+    pub fn ports(&self) -> (u16, u16) {
+        match (self.port, self.from_port, self.to_port) {
+            (Some(p), _, _) => (p, p),
+            (None, Some(from), to) => (from, to.unwrap_or(from)),
+            (None, None, Some(to)) => (to, to),
+            (None, None, None) => (0, 0),
+        }
+    }
+}
+
+/// Roles a `[[rules]]` entry may name.
+pub const RULE_ROLES: &[&str] = &["core", "monitoring", "routing", "client"];
+
+/// Root volume settings after defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub size: u32,
+    pub kind: String,
+    pub iops: Option<u32>,
+    pub throughput: Option<u32>,
+}
+
+/// A named node of the core region (`core-1`…, `monitoring`, `routing`) with its settings.
+#[derive(Debug, Clone)]
+pub struct NamedNode {
+    pub name: String,
+    pub role: &'static str,
+    pub instance_type: String,
+    pub settings: NodeSettings,
+}
+
+/// Root volume of named nodes, GiB.
+pub const NODE_VOLUME_GB: u32 = 50;
+/// Root volume of clients, GiB (bitte's `volumeSize` of autoscaling groups).
+pub const CLIENT_VOLUME_GB: u32 = 100;
+pub const DEFAULT_MONITORING_TYPE: &str = "t3a.large";
+pub const DEFAULT_ROUTING_TYPE: &str = "t3a.small";
+
+impl NamedNode {
+    pub fn volume(&self) -> Volume {
+        let s = &self.settings;
+        Volume {
+            size: s.volume_size.unwrap_or(NODE_VOLUME_GB),
+            kind: s.volume_type.clone().unwrap_or_else(|| "gp3".into()),
+            iops: s.volume_iops,
+            throughput: s.volume_throughput,
+        }
+    }
+}
+
+impl ClientGroup {
+    pub fn volume(&self) -> Volume {
+        Volume {
+            size: self.volume_size.unwrap_or(CLIENT_VOLUME_GB),
+            kind: self.volume_type.clone().unwrap_or_else(|| "gp3".into()),
+            iops: self.volume_iops,
+            throughput: self.volume_throughput,
+        }
+    }
+}
+
+impl Cluster {
+    /// The named nodes in placement order: core-1…core-N, monitoring, then routing.
+    pub fn named_nodes(&self) -> Vec<NamedNode> {
+        let settings = |name: &str| self.nodes.get(name).cloned().unwrap_or_default();
+        let node = |name: String, role: &'static str, default_type: String| {
+            let settings = settings(&name);
+            NamedNode {
+                instance_type: settings.instance_type.clone().unwrap_or(default_type),
+                name,
+                role,
+                settings,
+            }
+        };
+        let mut nodes: Vec<NamedNode> = (1..=self.core.count)
+            .map(|n| node(format!("core-{n}"), "core", self.core.instance_type.clone()))
+            .collect();
+        let monitoring_type = self
+            .monitoring
+            .as_ref()
+            .map_or(DEFAULT_MONITORING_TYPE.to_string(), |m| {
+                m.instance_type.clone()
+            });
+        nodes.push(node("monitoring".into(), "monitoring", monitoring_type));
+        if let Some(routing) = &self.routing {
+            let routing_type = routing
+                .instance_type
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ROUTING_TYPE.into());
+            nodes.push(node("routing".into(), "routing", routing_type));
+        }
+        nodes
+    }
+
+    /// What job templates see as `cluster.nodes`: per named node its `name`, `role`,
+    /// `hostname` (`<name>.<domain>`), `instance_type` and `private_ip` (null unless fixed in
+    /// `[nodes.<name>]`).
+    pub fn node_facts(&self) -> serde_json::Value {
+        let nodes: serde_json::Map<String, serde_json::Value> = self
+            .named_nodes()
+            .into_iter()
+            .map(|n| {
+                let facts = serde_json::json!({
+                    "name": n.name,
+                    "role": n.role,
+                    "hostname": format!("{}.{}", n.name, self.domain),
+                    "instance_type": n.instance_type,
+                    "private_ip": n.settings.private_ip,
+                });
+                (n.name, facts)
+            })
+            .collect();
+        serde_json::Value::Object(nodes)
+    }
+
+    /// The VPC CIDR of `region`: `[network].vpc_cidrs`, else `10.<n>.0.0/16`, n the region's
+    /// position among the regions in use.
+    pub fn vpc_cidr(&self, region: &str) -> String {
+        if let Some(cidr) = self.network.vpc_cidrs.get(region) {
+            return cidr.clone();
+        }
+        let n = self.regions().iter().position(|r| r == region).unwrap_or(0);
+        format!("10.{n}.0.0/16")
+    }
+
+    /// The roles with nodes in `region`.
+    pub fn roles_in(&self, region: &str) -> Vec<&'static str> {
+        let mut roles = Vec::new();
+        if self.aws.as_ref().is_some_and(|a| a.region == region) {
+            roles.extend(["core", "monitoring"]);
+            if self.routing.is_some() {
+                roles.push("routing");
+            }
+        }
+        if self.clients.iter().any(|c| c.region == region) {
+            roles.push("client");
+        }
+        roles
+    }
+}
+
+/// The first two octets of a /16 VPC CIDR.
+fn vpc_prefix(vpc_cidr: &str) -> Option<[u8; 2]> {
+    let (addr, len) = vpc_cidr.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let [a, b, c, d] = addr.octets();
+    (len == "16" && c == 0 && d == 0).then_some([a, b])
+}
+
+/// Public subnet `a.b.<az>.0/24` and private subnet `a.b.<16·(az+1)>.0/20` of AZ number `az`
+/// in a /16 VPC.
+pub fn subnet_cidrs(vpc_cidr: &str, az: usize) -> Option<(String, String)> {
+    let [a, b] = vpc_prefix(vpc_cidr)?;
+    let private = u8::try_from(16 * (az + 1)).ok()?;
+    let public = u8::try_from(az).ok()?;
+    Some((
+        format!("{a}.{b}.{public}.0/24"),
+        format!("{a}.{b}.{private}.0/20"),
+    ))
+}
+
+/// The AZ number of the public subnet of a /16 VPC that holds `ip` as a usable host
+/// address (AWS reserves .0–.3 and .255 of each subnet), if any of `az_count` does.
+pub fn public_subnet_of(vpc_cidr: &str, az_count: usize, ip: &str) -> Option<usize> {
+    let [a, b] = vpc_prefix(vpc_cidr)?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let [x, y, z, host] = ip.octets();
+    ((x, y) == (a, b) && usize::from(z) < az_count && (4..=254).contains(&host))
+        .then_some(usize::from(z))
 }

@@ -36,9 +36,57 @@ pub struct EnvironmentFile {
     pub created: Option<String>,
     #[serde(default)]
     pub owner: Option<String>,
+    /// Ad hoc environments: when `opsctl env gc` destroys it (RFC 3339; renewed by `env apply`).
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// Ad hoc environments: the environment it was made from (`env apply --from`).
+    #[serde(default)]
+    pub from: Option<String>,
     /// `target = "ecs"`: where the environment's jobs run as ECS services.
     #[serde(default)]
     pub ecs: Option<EcsSettings>,
+    /// Static ports the environment's jobs may bind outside its block (or without one):
+    /// `[123, 9022]`, or `"any"`. Without it, static ports must lie in the block.
+    #[serde(default)]
+    pub static_ports: Option<StaticPorts>,
+    /// `{domain}` of the hostname pattern for this environment (default: the cluster's).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// More hostnames per job (`env.hostnames(job)` lists the main one, then these).
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+/// `static_ports` of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StaticPorts {
+    /// `"any"`: every static port is allowed.
+    Any,
+    /// These ports are allowed besides the block.
+    Ports(Vec<u32>),
+}
+
+impl<'de> Deserialize<'de> for StaticPorts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Ports(Vec<u32>),
+        }
+        match Raw::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom(
+                "`static_ports` must be a list of port numbers such as [123, 9022] or \"any\"",
+            )
+        })? {
+            Raw::Word(word) if word == "any" => Ok(StaticPorts::Any),
+            Raw::Word(word) => Err(serde::de::Error::custom(format!(
+                "`static_ports = \"{word}\"`: the only word allowed is \"any\" (or a list of ports)"
+            ))),
+            Raw::Ports(ports) => Ok(StaticPorts::Ports(ports)),
+        }
+    }
 }
 
 /// The ECS side of an environment: each job's template is a task definition, deployed to the
@@ -80,7 +128,16 @@ pub struct Environment {
     pub ttl: Option<String>,
     pub created: Option<String>,
     pub owner: Option<String>,
+    pub expires: Option<String>,
+    pub from: Option<String>,
     pub ecs: Option<EcsSettings>,
+    pub static_ports: Option<StaticPorts>,
+    pub domain: Option<String>,
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// The hostname pattern in force: the variant's, else the cluster's.
+    pub hostname_pattern: Option<String>,
+    /// `{label}` per job, from the variant.
+    pub labels: BTreeMap<String, String>,
     /// Path of the file relative to the repository root.
     pub file: String,
 }
@@ -98,10 +155,87 @@ impl Environment {
             .map(|base| base..base.saturating_add(self.port_block))
     }
 
-    pub fn hostname(&self, job: &str, domain: &str) -> String {
-        match self.hostnames.get(job) {
-            Some(host) => host.clone(),
-            None => format!("{job}-{}.{domain}", self.namespace),
-        }
+    /// An ad hoc environment has a time to live; permanent ones have none.
+    pub fn is_ad_hoc(&self) -> bool {
+        self.ttl.is_some()
     }
+
+    /// Whether a job of this environment may bind `port` statically: inside the block, or
+    /// allowed by `static_ports`.
+    pub fn allows_static_port(&self, port: u32) -> bool {
+        self.port_range().is_some_and(|r| r.contains(&port))
+            || match &self.static_ports {
+                Some(StaticPorts::Any) => true,
+                Some(StaticPorts::Ports(ports)) => ports.contains(&port),
+                None => false,
+            }
+    }
+
+    /// The job's public hostname: the `hostnames` override, else the hostname pattern (see
+    /// [`crate::repo::Cluster::hostname`]) with `domain` (the cluster's) unless the
+    /// environment has its own.
+    pub fn hostname(&self, job: &str, domain: &str) -> String {
+        if let Some(host) = self.hostnames.get(job) {
+            return host.clone();
+        }
+        let pattern = self
+            .hostname_pattern
+            .as_deref()
+            .unwrap_or(DEFAULT_HOSTNAME_PATTERN);
+        expand_hostname(
+            pattern,
+            job,
+            self.labels.get(job).map_or(job, String::as_str),
+            &self.namespace,
+            &self.name,
+            self.domain.as_deref().unwrap_or(domain),
+        )
+    }
+
+    /// The main hostname, then the job's `aliases`.
+    pub fn hostnames_of(&self, job: &str, domain: &str) -> Vec<String> {
+        let mut all = vec![self.hostname(job, domain)];
+        all.extend(self.aliases.get(job).cloned().unwrap_or_default());
+        all
+    }
+}
+
+/// `{job}-{namespace}.{domain}`: the hostname without a pattern or override.
+pub const DEFAULT_HOSTNAME_PATTERN: &str = "{job}-{namespace}.{domain}";
+
+/// Placeholders a hostname pattern may use.
+pub const HOSTNAME_PLACEHOLDERS: &[&str] = &["job", "label", "namespace", "env", "domain"];
+
+fn expand_hostname(
+    pattern: &str,
+    job: &str,
+    label: &str,
+    namespace: &str,
+    env: &str,
+    domain: &str,
+) -> String {
+    pattern
+        .replace("{job}", job)
+        .replace("{label}", label)
+        .replace("{namespace}", namespace)
+        .replace("{env}", env)
+        .replace("{domain}", domain)
+}
+
+/// The placeholders of `pattern` that are not [`HOSTNAME_PLACEHOLDERS`].
+pub fn unknown_placeholders(pattern: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            unknown.push(rest[start..].to_string());
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        if !HOSTNAME_PLACEHOLDERS.contains(&name) {
+            unknown.push(format!("{{{name}}}"));
+        }
+        rest = &rest[start + len + 1..];
+    }
+    unknown
 }

@@ -6,7 +6,6 @@
 mod cluster;
 mod environment;
 pub mod names;
-mod problem;
 mod revision;
 pub mod source;
 mod validate;
@@ -16,27 +15,37 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+pub use crate::problem::{suggest, Problem, Problems};
+pub use cluster::{
+    public_subnet_of, subnet_cidrs, NamedNode, NetworkSettings, NodeSettings, RoutingSettings,
+    RuleSettings, Volume, RULE_ROLES,
+};
 pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,
     NomadSettings, RebuildSettings, RebuildStrategy, Source, SshSettings, TerraformSettings,
     Variant,
 };
-pub use environment::{EcsSettings, Environment, EnvironmentFile, Target};
-pub use problem::{suggest, Problem, Problems};
+pub use environment::{EcsSettings, Environment, EnvironmentFile, StaticPorts, Target};
 pub use revision::Revision;
 use source::{field_name, line_col, Seg, TomlSource};
 pub use validate::MIN_AZS;
 
 use crate::error::{Error, Result};
 
-/// A job template under `jobs/`.
+/// A job file under `jobs/`: `<name>.json` is a job as written (never a template),
+/// `<name>.json.tmpl` a template rendered per environment.
 #[derive(Debug, Clone)]
 pub struct JobTemplate {
     pub name: String,
     /// Path relative to the repository root.
     pub file: String,
     pub text: String,
+    /// Whether the file is a template (`.json.tmpl`); plain `.json` files are used as written.
+    pub template: bool,
 }
+
+/// Suffix of a job template; `.json` files are jobs as written.
+pub const TEMPLATE_SUFFIX: &str = ".json.tmpl";
 
 /// The selected cluster of an ops repository, fully loaded.
 #[derive(Debug)]
@@ -247,10 +256,12 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
         toml_sources.insert(file.clone(), source);
         if let Some(env) = parsed {
             let name = file_stem(&path);
-            let port_block = cluster
-                .as_ref()
-                .and_then(|c| c.variants.get(&env.variant))
-                .map_or(0, |v| v.port_block);
+            let variant = cluster.as_ref().and_then(|c| c.variants.get(&env.variant));
+            let port_block = variant.map_or(0, |v| v.port_block);
+            let hostname_pattern = variant
+                .and_then(|v| v.hostname.clone())
+                .or_else(|| cluster.as_ref().and_then(|c| c.hostname.clone()));
+            let labels = variant.map(|v| v.labels.clone()).unwrap_or_default();
             envs.insert(
                 name.clone(),
                 Environment {
@@ -268,20 +279,56 @@ fn load(root: &Path, cluster_name: &str, problems: &mut Problems) -> Result<Opti
                     ttl: env.ttl,
                     created: env.created,
                     owner: env.owner,
+                    expires: env.expires,
+                    from: env.from,
                     ecs: env.ecs,
+                    static_ports: env.static_ports,
+                    domain: env.domain,
+                    aliases: env.aliases,
+                    hostname_pattern,
+                    labels,
                     file,
                 },
             );
         }
     }
 
-    let mut jobs = BTreeMap::new();
-    for path in files_with_extension(&root.join("jobs"), "json")? {
+    let mut jobs: BTreeMap<String, JobTemplate> = BTreeMap::new();
+    let job_dir = root.join("jobs");
+    let job_files = files_with_extension(&job_dir, "json")?
+        .into_iter()
+        .map(|p| (p, false))
+        .chain(
+            files_with_extension(&job_dir, "tmpl")?
+                .into_iter()
+                .filter(|p| p.to_string_lossy().ends_with(TEMPLATE_SUFFIX))
+                .map(|p| (p, true)),
+        );
+    for (path, template) in job_files {
         let file = rel(&path);
-        if let Some(text) = read_text(&path, &file, problems) {
-            let name = file_stem(&path);
-            jobs.insert(name.clone(), JobTemplate { name, file, text });
+        let Some(text) = read_text(&path, &file, problems) else {
+            continue;
+        };
+        let name = file_stem(&path).trim_end_matches(".json").to_string();
+        if let Some(other) = jobs.get(&name) {
+            problems.push(Problem::new(
+                &file,
+                format!(
+                    "job `{name}` is also defined by {}: keep either the job (`.json`) or the template (`{TEMPLATE_SUFFIX}`)",
+                    other.file
+                ),
+            ));
+            continue;
         }
+        jobs.insert(
+            name.clone(),
+            JobTemplate {
+                name,
+                file,
+                text,
+                template,
+            },
+        );
     }
 
     // Only the revision folders of this cluster's environments: others belong to other clusters.
@@ -417,6 +464,10 @@ fn known_cluster_keys(parent: &[Seg]) -> &'static [&'static str] {
         [Seg::Key(k)] if k == "ssh" => fields::<SshSettings>(),
         [Seg::Key(k)] if k == "rebuild" => fields::<RebuildSettings>(),
         [Seg::Key(k), Seg::Index(_)] if k == "clients" => fields::<ClientGroup>(),
+        [Seg::Key(k)] if k == "network" => fields::<NetworkSettings>(),
+        [Seg::Key(k), _] if k == "nodes" => fields::<NodeSettings>(),
+        [Seg::Key(k)] if k == "routing" => fields::<RoutingSettings>(),
+        [Seg::Key(k), Seg::Index(_)] if k == "rules" => fields::<RuleSettings>(),
         [Seg::Key(k), _] if k == "variants" => fields::<Variant>(),
         [Seg::Key(k), _] if k == "sources" => fields::<Source>(),
         _ => &[],

@@ -138,8 +138,12 @@ impl Schema {
                 continue;
             }
             for expression in expressions(&text) {
+                let bound = for_bound_names(&expression);
                 for traversal in traversals(&expression) {
                     let segs: Vec<&str> = traversal.split('.').collect();
+                    if segs.first().is_some_and(|s| bound.iter().any(|b| b == s)) {
+                        continue;
+                    }
                     let problem = match segs.as_slice() {
                         ["true" | "false" | "null" | "for" | "in" | "if"] => None,
                         ["count" | "each" | "self" | "path" | "terraform" | "module", ..] => None,
@@ -338,6 +342,19 @@ pub fn expressions(text: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// The names a `for` expression binds (`for k, v in …`, `for o in …`).
+pub fn for_bound_names(expression: &str) -> Vec<String> {
+    static FOR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s*,\s*([A-Za-z_][A-Za-z0-9_]*))?\s+in\b")
+            .unwrap()
+    });
+    FOR.captures_iter(expression)
+        .flat_map(|c| [c.get(1), c.get(2)])
+        .flatten()
+        .map(|m| m.as_str().to_string())
+        .collect()
 }
 
 /// Dotted names referenced in an expression (string literals and function names skipped).

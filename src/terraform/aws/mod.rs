@@ -33,7 +33,7 @@ impl AwsProvider {
         let cx = Cx::new(request)?;
         let mut doc = Document::new();
         match request.workspace {
-            Workspace::Network => network::render(&cx, &mut doc),
+            Workspace::Network => network::render(&cx, &mut doc)?,
             Workspace::Core => core::render(&cx, &mut doc)?,
             Workspace::Clients => clients::render(&cx, &mut doc)?,
         }
@@ -96,24 +96,37 @@ impl<'a> Cx<'a> {
             .map_or(&[], |(_, azs)| azs.as_slice())
     }
 
-    /// The VPC CIDR of a region: `10.<n>.0.0/16`, n its position among the regions in use.
+    /// The VPC CIDR of a region (see [`Cluster::vpc_cidr`]).
     fn vpc_cidr(&self, region: &str) -> String {
-        let n = self
-            .regions
-            .iter()
-            .position(|(r, _)| r == region)
-            .unwrap_or(0);
-        format!("10.{n}.0.0/16")
+        self.cluster.vpc_cidr(region)
     }
 
-    fn ami(&self, region: &str) -> Result<&str> {
-        self.aws
-            .amis
-            .get(region)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                Error::invalid(format!("no AMI for region {region}: add it to [aws].amis"))
-            })
+    /// The image of `region`: its `[aws].amis` entry, else the copy `opsctl bootstrap` makes
+    /// of the core region's image there (looked up by its name, `opsctl-<cluster>-<region>`).
+    /// Refused when the region has no entry and the core region none to copy from.
+    fn ami(&self, doc: &mut Document, region: &str) -> Result<String> {
+        if let Some(ami) = self.aws.amis.get(region) {
+            return Ok(ami.clone());
+        }
+        if region == self.core_region() || !self.aws.amis.contains_key(self.core_region()) {
+            return Err(Error::invalid(format!(
+                "no AMI for region {region} and none in the core region {} to copy: add `{} = \"ami-…\"` to [aws].amis",
+                self.core_region(),
+                self.core_region()
+            )));
+        }
+        let id = format!("{}_copy", ident(region));
+        doc.data(
+            "aws_ami",
+            &id,
+            json!({
+                "provider": provider_ref(region),
+                "owners": ["self"],
+                "most_recent": true,
+                "filter": [{ "name": "name", "values": [crate::bootstrap::ami_copy_name(&self.cluster.name, region)] }],
+            }),
+        );
+        Ok(format!("${{data.aws_ami.{id}.id}}"))
     }
 
     /// The KMS key for EBS volumes in `region`: the cluster key lives in the core region only;
@@ -157,8 +170,8 @@ impl<'a> Cx<'a> {
     }
 
     /// The least-privilege policy nodes run with: decrypt with the cluster key, read the
-    /// cluster's secrets prefix, describe EC2 for Consul/Nomad cloud auto-join.
-    fn node_policy(&self) -> String {
+    /// cluster's secrets prefix, describe EC2 for Consul/Nomad cloud auto-join; plus `extra`.
+    fn node_policy(&self, extra: &[Value]) -> String {
         let bucket = &self.aws.state_bucket;
         let prefix = self.secrets_prefix();
         let mut statements = vec![
@@ -193,11 +206,13 @@ impl<'a> Cx<'a> {
                 }),
             );
         }
+        statements.extend(extra.iter().cloned());
         json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
     }
 
-    /// IAM role, inline policy and instance profile for one node role (`core`, `client`).
-    fn node_identity(&self, doc: &mut Document, role: &str) {
+    /// IAM role, inline policy and instance profile for one node role (`core`, `client`,
+    /// `routing`), the policy extended by `extra` statements.
+    fn node_identity(&self, doc: &mut Document, role: &str, extra: &[Value]) {
         let provider = provider_ref(self.core_region());
         let assume = json!({
             "Version": "2012-10-17",
@@ -227,7 +242,7 @@ impl<'a> Cx<'a> {
                 "provider": provider,
                 "name": format!("{name}-node"),
                 "role": format!("${{aws_iam_role.{role}.id}}"),
-                "policy": self.node_policy(),
+                "policy": self.node_policy(extra),
             }),
         );
         doc.resource(

@@ -5,18 +5,11 @@
 use serde_json::{json, Map, Value};
 
 use super::{az_suffix, ident, provider_ref, Cx};
+use crate::error::{Error, Result};
+use crate::repo::subnet_cidrs;
 use crate::terraform::Document;
 
-/// Public subnets: `10.n.<az>.0/24`; private: `10.n.<16 * (az + 1)>.0/20`.
-fn subnet_cidrs(vpc_cidr: &str, az_index: usize) -> (String, String) {
-    let prefix = vpc_cidr.trim_end_matches(".0.0/16");
-    (
-        format!("{prefix}.{az_index}.0/24"),
-        format!("{prefix}.{}.0/20", 16 * (az_index + 1)),
-    )
-}
-
-pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) {
+pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) -> Result<()> {
     let regions: Vec<&str> = cx.regions.iter().map(|(r, _)| r.as_str()).collect();
     cx.base(doc, &regions);
     let all_cidrs: Vec<String> = regions.iter().map(|r| cx.vpc_cidr(r)).collect();
@@ -71,7 +64,13 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) {
         let (mut public, mut private) = (Vec::new(), Vec::new());
         for (i, az) in cx.azs(region).iter().enumerate() {
             let s = az_suffix(region, az);
-            let (public_cidr, private_cidr) = subnet_cidrs(&cidr, i);
+            // Public subnets `a.b.<az>.0/24`, private `a.b.<16·(az+1)>.0/20`.
+            let (public_cidr, private_cidr) = subnet_cidrs(&cidr, i).ok_or_else(|| {
+                Error::invalid(format!(
+                    "VPC CIDR {cidr} of {region} is not a /16 with room for {} availability zones",
+                    cx.azs(region).len()
+                ))
+            })?;
             for (tier, subnet_cidr, is_public) in [
                 ("public", &public_cidr, true),
                 ("private", &private_cidr, false),
@@ -181,9 +180,10 @@ pub(super) fn render(cx: &Cx<'_>, doc: &mut Document) {
     );
     doc.output(
         "security_group_ids",
-        "Security group ids per region: internal (cluster traffic), ssh (admin networks), ingress (HTTP/HTTPS, core region)",
+        "Security group ids per region: internal (cluster traffic), ssh (admin networks), ingress (HTTP/HTTPS, core region), role_<role> ([[rules]] of each role with nodes there)",
         Value::Object(sg_ids),
     );
+    Ok(())
 }
 
 /// `internal`: all traffic between the cluster's VPCs; `ssh`: port 22 from the admin networks
@@ -208,9 +208,24 @@ fn security_groups(
     if region == cx.core_region() {
         groups.push(("ingress", "HTTP and HTTPS to the routing node"));
     }
+    let roles = cx.cluster.roles_in(region);
+    let role_groups: Vec<(String, String)> = roles
+        .iter()
+        .map(|role| {
+            (
+                format!("role_{role}"),
+                format!("Ingress rules of the {role} nodes ([[rules]])"),
+            )
+        })
+        .collect();
     let mut ids = Map::new();
-    for (group, description) in &groups {
-        let name = format!("{}-{region}-{group}", cx.cluster.name);
+    let groups = groups
+        .iter()
+        .map(|(g, d)| ((*g).to_string(), (*d).to_string()))
+        .chain(role_groups);
+    for (group, description) in groups {
+        let group = group.as_str();
+        let name = format!("{}-{region}-{}", cx.cluster.name, group.replace('_', "-"));
         doc.resource(
             "aws_security_group",
             &format!("{r}_{group}"),
@@ -223,7 +238,7 @@ fn security_groups(
             }),
         );
         ids.insert(
-            (*group).into(),
+            group.into(),
             format!("${{aws_security_group.{r}_{group}.id}}").into(),
         );
     }
@@ -271,6 +286,7 @@ fn security_groups(
             ),
         );
     }
+    role_rules(cx, doc, region, &roles, &rule);
     if region == cx.core_region() {
         for (name, port) in [("http", 80), ("https", 443)] {
             doc.resource(
@@ -279,6 +295,79 @@ fn security_groups(
                 rule("ingress", format!("{} from anywhere", name.to_uppercase()), json!({ "ip_protocol": "tcp", "from_port": port, "to_port": port, "cidr_ipv4": "0.0.0.0/0" })),
             );
         }
+    }
+}
+
+/// `[[rules]]` of the roles with nodes in `region`: one rule resource per protocol and source
+/// (CIDR or role), on the role's group.
+fn role_rules(
+    cx: &Cx<'_>,
+    doc: &mut Document,
+    region: &str,
+    roles: &[&str],
+    rule: &dyn Fn(&str, String, Value) -> Value,
+) {
+    let r = ident(region);
+    for (i, settings) in cx.cluster.rules.iter().enumerate() {
+        if !roles.contains(&settings.role.as_str()) {
+            continue;
+        }
+        let group = format!("role_{}", settings.role);
+        let (from, to) = settings.ports();
+        let ports = if from == to {
+            from.to_string()
+        } else {
+            format!("{from}-{to}")
+        };
+        let what = settings
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("rule {i} of {}", settings.role));
+        for protocol in &settings.protocols {
+            let mut body = json!({ "ip_protocol": protocol });
+            if protocol != "-1" {
+                body["from_port"] = from.into();
+                body["to_port"] = to.into();
+            }
+            let sources = settings
+                .cidrs
+                .iter()
+                .map(|c| ("cidr_ipv4", c.clone(), c.clone()))
+                .chain(
+                    settings
+                        .source_roles
+                        .iter()
+                        .filter(|s| roles.contains(&s.as_str()))
+                        .map(|s| {
+                            (
+                                "referenced_security_group_id",
+                                format!("${{aws_security_group.{r}_role_{s}.id}}"),
+                                format!("{s} nodes"),
+                            )
+                        }),
+                );
+            for (n, (key, value, from_what)) in sources.enumerate() {
+                let mut body = body.clone();
+                body[key] = value.into();
+                doc.resource(
+                    "aws_vpc_security_group_ingress_rule",
+                    &format!("{r}_rule_{i}_{}_{n}", ident_protocol(protocol)),
+                    rule(
+                        &group,
+                        format!("{what}: {protocol} {ports} from {from_what}"),
+                        body,
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn ident_protocol(protocol: &str) -> &str {
+    if protocol == "-1" {
+        "all"
+    } else {
+        protocol
     }
 }
 
@@ -341,8 +430,12 @@ fn peering(cx: &Cx<'_>, doc: &mut Document, route_tables: &[(String, Vec<String>
 mod tests {
     #[test]
     fn subnets_do_not_overlap() {
-        let (public, private) = super::subnet_cidrs("10.2.0.0/16", 1);
+        let (public, private) = super::subnet_cidrs("10.2.0.0/16", 1).unwrap();
         assert_eq!(public, "10.2.1.0/24");
         assert_eq!(private, "10.2.32.0/20");
+        let (public, private) = super::subnet_cidrs("172.16.0.0/16", 2).unwrap();
+        assert_eq!(public, "172.16.2.0/24");
+        assert_eq!(private, "172.16.48.0/20");
+        assert!(super::subnet_cidrs("172.16.0.0/12", 0).is_none());
     }
 }

@@ -93,6 +93,8 @@ pub struct Request {
     pub path: String,
     pub namespace: Option<String>,
     pub status: u16,
+    /// The request body as sent (empty for reads).
+    pub body: String,
 }
 
 pub(crate) struct Shared {
@@ -372,5 +374,42 @@ impl Drop for Sim {
                 violations.join("\n")
             );
         }
+    }
+}
+
+/// Namespaces and variables, for the tests of `opsctl env`.
+impl Sim {
+    /// The namespace as `GET /v1/namespace/:name` returns it.
+    pub fn namespace(&self, name: &str) -> Option<Value> {
+        self.shared.state().namespaces.get(name).cloned()
+    }
+
+    /// Writes a variable as `nomad var put` would.
+    pub fn put_variable(&self, namespace: &str, path: &str) {
+        {
+            let mut state = self.shared.state();
+            state.index += 1;
+            let index = state.index;
+            state.variables.insert(
+                (namespace.to_string(), path.to_string()),
+                serde_json::json!({
+                    "Namespace": namespace, "Path": path, "CreateIndex": index,
+                    "CreateTime": 0, "ModifyIndex": index, "ModifyTime": 0,
+                    "Items": {"k": "v"},
+                }),
+            );
+        }
+        self.changed();
+    }
+
+    /// Paths of the variables in `namespace`.
+    pub fn variable_paths(&self, namespace: &str) -> Vec<String> {
+        self.shared
+            .state()
+            .variables
+            .keys()
+            .filter(|(ns, _)| ns == namespace)
+            .map(|(_, path)| path.clone())
+            .collect()
     }
 }

@@ -83,6 +83,8 @@ pub struct State {
     pub requests: Vec<Request>,
     pub violations: Vec<String>,
     pub acl: Option<BTreeMap<String, Token>>,
+    /// Nomad variables by (namespace, path) (`/v1/var/:path`).
+    pub variables: BTreeMap<Key, Value>,
     next_node: usize,
 }
 
@@ -148,6 +150,52 @@ pub fn canonicalize(job: &mut Value, namespace: &str) {
     }
 }
 
+fn is_periodic(job: &Value) -> bool {
+    job.get("Periodic")
+        .is_some_and(|p| p.is_object() && p.get("Enabled") != Some(&json!(false)))
+}
+
+fn is_parameterized(job: &Value) -> bool {
+    job.get("ParameterizedJob").is_some_and(Value::is_object)
+}
+
+/// Nomad's datacenter match: exact, or a glob with `*`.
+fn dc_matches(pattern: &str, dc: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == dc,
+        Some((prefix, suffix)) => {
+            dc.len() >= prefix.len() + suffix.len()
+                && dc.starts_with(prefix)
+                && dc.ends_with(suffix)
+        }
+    }
+}
+
+/// Whether `node` satisfies an equality constraint on `${node.*}`/`${attr.*}`; constraints
+/// the simulator does not model (other operands, unknown attributes) hold.
+fn constraint_holds(constraint: &Value, node: &Value) -> bool {
+    let target = str_of(constraint, "LTarget");
+    let operand = str_of(constraint, "Operand");
+    let want = str_of(constraint, "RTarget");
+    let have = match target {
+        "${node.datacenter}" => Some(str_of(node, "Datacenter").to_string()),
+        "${node.class}" => Some(str_of(node, "NodeClass").to_string()),
+        "${node.unique.name}" => Some(str_of(node, "Name").to_string()),
+        "${node.unique.id}" => Some(str_of(node, "ID").to_string()),
+        t => t
+            .strip_prefix("${attr.")
+            .and_then(|a| a.strip_suffix('}'))
+            .and_then(|a| node["Attributes"].get(a))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    match (operand, have) {
+        ("=" | "==" | "is", Some(have)) => have == want,
+        ("!=" | "not", Some(have)) => have != want,
+        _ => true,
+    }
+}
+
 /// A group's update strategy: the group's own, else the job's.
 fn update_of<'a>(job: &'a Value, group: &'a Value) -> Option<&'a Value> {
     group
@@ -186,6 +234,7 @@ impl State {
             requests: Vec::new(),
             violations: Vec::new(),
             acl: None,
+            variables: BTreeMap::new(),
             next_node: 0,
         };
         state.upsert_namespace(
@@ -235,6 +284,29 @@ impl State {
             return Err(ApiError::new(
                 500,
                 format!("namespace \"{name}\" has non-terminal jobs in regions: [global]"),
+            ));
+        }
+        // As Nomad (nomad/namespace_endpoint.go): allocations still running on a client and
+        // variables also keep a namespace from being deleted.
+        let live_allocs = self.allocs.values().any(|a| {
+            a.value["Namespace"] == name
+                && !matches!(
+                    a.value["ClientStatus"].as_str(),
+                    Some("complete" | "failed" | "lost")
+                )
+        });
+        if live_allocs {
+            return Err(ApiError::new(
+                500,
+                format!("namespace \"{name}\" has non-terminal allocations in regions: [global]"),
+            ));
+        }
+        if self.variables.keys().any(|(ns, _)| ns == name) {
+            return Err(ApiError::new(
+                500,
+                format!(
+                    "namespace \"{name}\" has variables associated with it in regions: [global]"
+                ),
             ));
         }
         self.jobs.retain(|(ns, _), _| ns != name);
@@ -324,12 +396,17 @@ impl State {
             };
             updates.insert(name, entry);
         }
+        let failed = if job["Stop"] == true || is_periodic(&job) || is_parameterized(&job) {
+            Map::new()
+        } else {
+            self.placement_failures(&job)
+        };
         let response = json!({
             "Index": self.index,
             "JobModifyIndex": current.map(|r| r.job["JobModifyIndex"].clone()).unwrap_or(json!(0)),
             "Diff": diff,
             "Annotations": {"DesiredTGUpdates": updates, "PreemptedAllocs": null},
-            "FailedTGAllocs": null,
+            "FailedTGAllocs": if failed.is_empty() { Value::Null } else { Value::Object(failed) },
             "CreatedEvals": null,
             "NextPeriodicLaunch": "0001-01-01T00:00:00Z",
             "Warnings": "",
@@ -423,24 +500,168 @@ impl State {
         }
         record.job = job.clone();
         let fails = !revert && self.failing.contains(&key);
+        // Nomad creates no evaluation for a periodic or parameterized job: it runs when its
+        // schedule fires or on dispatch (`EvalID` is empty).
+        if is_periodic(&job) || is_parameterized(&job) {
+            if let Some(record) = self.jobs.get_mut(&key) {
+                record.job["Status"] = json!("running");
+            }
+            return Ok(json!({
+                "EvalID": "", "EvalCreateIndex": 0, "JobModifyIndex": index,
+                "Warnings": "", "Index": index, "LastContact": 0, "KnownLeader": true,
+            }));
+        }
         let eval_id = uuid();
+        let failed = if spec_changed && job["Stop"] != true {
+            self.placement_failures(&job)
+        } else {
+            Map::new()
+        };
         let mut deployment_id = Value::Null;
-        if spec_changed {
+        let mut blocked_eval = String::new();
+        if !failed.is_empty() {
+            // The scheduler places nothing and parks a blocked evaluation until capacity
+            // appears; the job stays pending.
+            blocked_eval = uuid();
+            let blocked_index = self.bump();
+            self.evals.insert(
+                blocked_eval.clone(),
+                json!({
+                    "ID": blocked_eval, "Namespace": namespace, "Priority": job["Priority"],
+                    "Type": job["Type"], "TriggeredBy": "queued-allocs", "JobID": id,
+                    "JobModifyIndex": index, "Status": "blocked", "StatusDescription":
+                    "created to place remaining allocations", "DeploymentID": "",
+                    "FailedTGAllocs": null, "ClassEligibility": {}, "EscapedComputedClass": false,
+                    "BlockedEval": "", "PreviousEval": eval_id, "QueuedAllocations": null,
+                    "CreateIndex": blocked_index, "ModifyIndex": blocked_index,
+                }),
+            );
+        } else if spec_changed {
             deployment_id = self.schedule(&key, &job, &eval_id, fails);
         }
+        let queued: Map<String, Value> = groups(&job)
+            .iter()
+            .map(|g| {
+                let name = str_of(g, "Name").to_string();
+                let n = if failed.contains_key(&name) {
+                    count(g)
+                } else {
+                    0
+                };
+                (name, json!(n))
+            })
+            .collect();
         self.evals.insert(
             eval_id.clone(),
             json!({
                 "ID": eval_id, "Namespace": namespace, "Priority": job["Priority"], "Type": job["Type"],
                 "TriggeredBy": "job-register", "JobID": id, "JobModifyIndex": index,
                 "Status": "complete", "StatusDescription": "", "DeploymentID": deployment_id,
-                "FailedTGAllocs": null, "BlockedEval": "", "CreateIndex": index, "ModifyIndex": index,
+                "FailedTGAllocs": if failed.is_empty() { Value::Null } else { Value::Object(failed) },
+                "BlockedEval": blocked_eval, "QueuedAllocations": queued,
+                "CreateIndex": index, "ModifyIndex": index,
             }),
         );
         Ok(json!({
             "EvalID": eval_id, "EvalCreateIndex": index, "JobModifyIndex": index,
             "Warnings": "", "Index": index, "LastContact": 0, "KnownLeader": true,
         }))
+    }
+
+    /// Nodes of the job's datacenters (`*` and `prefix*` globs as Nomad matches them).
+    fn nodes_in_datacenters(&self, job: &Value) -> Vec<&Value> {
+        let dcs: Vec<&str> = job
+            .get("Datacenters")
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        self.nodes
+            .iter()
+            .filter(|n| {
+                let dc = str_of(n, "Datacenter");
+                dcs.iter().any(|want| dc_matches(want, dc))
+            })
+            .collect()
+    }
+
+    /// `FailedTGAllocs` as Nomad's scheduler computes them (an `AllocMetric` per task group)
+    /// for the feasibility checks the simulator models: datacenters, node class and
+    /// `${node.*}`/`${attr.*}` equality constraints. Empty when every group can be placed,
+    /// and when the simulator has no nodes at all (tests that model none).
+    pub fn placement_failures(&self, job: &Value) -> Map<String, Value> {
+        let mut failed = Map::new();
+        if self.nodes.is_empty() {
+            return failed;
+        }
+        let ready: Vec<&Value> = self
+            .nodes_in_datacenters(job)
+            .into_iter()
+            .filter(|n| n["SchedulingEligibility"] == "eligible" && n["Status"] == "ready")
+            .collect();
+        let dcs: Vec<&str> = job
+            .get("Datacenters")
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut available = Map::new();
+        for dc in &dcs {
+            let n = ready
+                .iter()
+                .filter(|node| dc_matches(dc, str_of(node, "Datacenter")))
+                .count();
+            available.insert((*dc).to_string(), json!(n));
+        }
+        for group in groups(job) {
+            let constraints: Vec<Value> = job
+                .get("Constraints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(
+                    group
+                        .get("Constraints")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+                .cloned()
+                .collect();
+            let mut constraint_filtered: Map<String, Value> = Map::new();
+            let mut feasible = 0;
+            for node in &ready {
+                match constraints.iter().find(|c| !constraint_holds(c, node)) {
+                    Some(c) => {
+                        let text = format!(
+                            "{} {} {}",
+                            str_of(c, "LTarget"),
+                            str_of(c, "Operand"),
+                            str_of(c, "RTarget")
+                        );
+                        let entry = constraint_filtered.entry(text).or_insert(json!(0));
+                        *entry = json!(entry.as_u64().unwrap_or(0) + 1);
+                    }
+                    None => feasible += 1,
+                }
+            }
+            if feasible > 0 {
+                continue;
+            }
+            let filtered: u64 = constraint_filtered.values().filter_map(Value::as_u64).sum();
+            failed.insert(
+                str_of(&group, "Name").to_string(),
+                json!({
+                    "NodesEvaluated": ready.len(), "NodesFiltered": filtered,
+                    "NodesInPool": self.nodes.len(), "NodesAvailable": available.clone(),
+                    "ClassFiltered": null,
+                    "ConstraintFiltered": if constraint_filtered.is_empty() { Value::Null } else { Value::Object(constraint_filtered) },
+                    "NodesExhausted": 0, "ClassExhausted": null, "DimensionExhausted": null,
+                    "QuotaExhausted": null, "ResourcesExhausted": null, "Scores": null,
+                    "ScoreMetaData": null, "AllocationTime": 21000,
+                    "CoalescedFailures": count(&group).saturating_sub(1),
+                }),
+            );
+        }
+        failed
     }
 
     /// Places the new version: a deployment for service jobs with an update strategy,
@@ -517,9 +738,14 @@ impl State {
             _ => "running",
         };
         self.stop_allocs(key, None);
+        let system_nodes = self
+            .nodes_in_datacenters(job)
+            .into_iter()
+            .filter(|n| n["SchedulingEligibility"] == "eligible" && n["Status"] == "ready")
+            .count() as u64;
         for group in groups(job) {
             let n = if kind == "system" || kind == "sysbatch" {
-                self.nodes.len() as u64
+                system_nodes
             } else {
                 count(&group)
             };

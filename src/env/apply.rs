@@ -1,0 +1,685 @@
+//! `env apply`: everything an ad hoc environment needs, computed first ([`prepare`], no
+//! writes), then done ([`apply`]): files, git, namespace, deploy.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::files::{self, EnvFields};
+use super::naming::{self, EnvName};
+use super::steps;
+use super::{EnvError, META_CLUSTER, META_CREATED, META_ENV, META_EXPIRES, META_OWNER};
+use crate::deploy::{Action, DeployReport, Progress};
+use crate::error::{Error, Result};
+use crate::nomad::types::Namespace;
+use crate::nomad::NomadClient;
+use crate::output::{Report, Style};
+use crate::repo::{Environment, Repo, Revision, Target};
+
+/// How many times a rejected push is applied again on the remote's new tip.
+const MAX_PUSH_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    /// Requested name; `None`: the current git branch.
+    pub name: Option<String>,
+    pub from: Option<String>,
+    pub variant: Option<String>,
+    pub ttl: Option<String>,
+    pub track: Vec<(String, String)>,
+    pub revs: Vec<(String, String)>,
+    pub owner: String,
+    pub follow: bool,
+    pub commit: bool,
+    pub push: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobLine {
+    pub id: String,
+    pub action: Action,
+}
+
+/// Everything `env apply` would do; nothing done yet.
+#[derive(Debug, Serialize)]
+pub struct ApplyPlan {
+    pub name: EnvName,
+    pub cluster: String,
+    /// The environment does not exist yet.
+    pub new: bool,
+    pub file: String,
+    pub fields: EnvFields,
+    /// Revision files written to `revisions/<NAME>/` (none with `--follow`).
+    pub revisions: BTreeMap<String, Revision>,
+    pub namespace: String,
+    pub namespace_exists: bool,
+    /// The namespace's description or meta change (created, or the expiry renewed).
+    pub namespace_changes: bool,
+    pub jobs: Vec<JobLine>,
+    pub urls: Vec<String>,
+    #[serde(skip)]
+    repo: Repo,
+    #[serde(skip)]
+    old_text: Option<String>,
+}
+
+impl ApplyPlan {
+    /// Job submits and namespace writes the apply makes.
+    pub fn changes(&self) -> usize {
+        self.jobs
+            .iter()
+            .filter(|j| j.action != Action::Unchanged)
+            .count()
+            + usize::from(!self.namespace_exists)
+    }
+
+    fn namespace(&self) -> Namespace {
+        let f = &self.fields;
+        let meta = [
+            (META_ENV, self.name.name.as_str()),
+            (META_CLUSTER, self.cluster.as_str()),
+            (META_OWNER, f.owner.as_str()),
+            (META_CREATED, f.created.as_str()),
+            (META_EXPIRES, f.expires.as_str()),
+            (crate::deploy::META_ENVIRONMENT, self.name.name.as_str()),
+            (crate::deploy::META_CLUSTER, self.cluster.as_str()),
+        ];
+        Namespace {
+            name: self.namespace.clone(),
+            description: f.description.clone(),
+            meta: Some(
+                meta.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// What `env apply` did.
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    #[serde(flatten)]
+    pub plan: ApplyPlan,
+    /// Files written (relative to the repository).
+    pub written: Vec<String>,
+    pub namespace_written: bool,
+    pub deploy: Option<DeployReport>,
+    pub git: Option<steps::Recorded>,
+    pub push_attempts: u32,
+    pub failed: usize,
+}
+
+fn pairs_map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
+    pairs.iter().cloned().collect()
+}
+
+/// Computes everything `env apply` would do, reading the repository and Nomad only.
+pub async fn prepare(
+    root: &std::path::Path,
+    cluster: Option<&str>,
+    req: &ApplyRequest,
+    client: &NomadClient,
+) -> Result<ApplyPlan> {
+    let mut repo = Repo::open(root, cluster)?;
+    let requested = match &req.name {
+        Some(name) => name.clone(),
+        None => steps::current_branch(root).await?,
+    };
+    // The limit covers every job of the cluster, so a name does not depend on the flags.
+    let all_jobs = repo.cluster.variants.values().flat_map(|v| v.jobs.iter());
+    let max = naming::max_name_len(all_jobs.map(String::as_str)).map_err(EnvError::from)?;
+    let name = naming::env_name(&requested, max).map_err(EnvError::from)?;
+    let existing = repo.envs.get(&name.name).cloned();
+    if let Some(existing) = &existing {
+        if !existing.is_ad_hoc() {
+            return Err(EnvError::Permanent(existing.name.clone()).into());
+        }
+        if let Some(owner) = existing.owner.as_ref().filter(|o| **o != req.owner) {
+            return Err(EnvError::Owned {
+                name: name.name.clone(),
+                owner: owner.clone(),
+            }
+            .into());
+        }
+    }
+    let from_name = req
+        .from
+        .clone()
+        .or_else(|| existing.as_ref().and_then(|e| e.from.clone()))
+        .or_else(|| {
+            (req.variant.is_none() && existing.is_none() && repo.envs.contains_key("staging"))
+                .then(|| "staging".to_string())
+        });
+    let from = match &from_name {
+        Some(f) => Some(repo.env(f)?.clone()),
+        None => None,
+    };
+    if let Some(from) = &from {
+        if from.target != Target::Nomad || from.name == name.name {
+            return Err(EnvError::Input(format!(
+                "--from {}: env apply copies Nomad environments other than itself",
+                from.name
+            ))
+            .into());
+        }
+    }
+    let variant_name = req
+        .variant
+        .clone()
+        .or_else(|| existing.as_ref().map(|e| e.variant.clone()))
+        .or_else(|| from.as_ref().map(|f| f.variant.clone()))
+        .ok_or_else(|| EnvError::Input("pass --from ENV or --variant V".into()))?;
+    let variant = repo.cluster.variants.get(&variant_name).ok_or_else(|| {
+        EnvError::Input(format!(
+            "no variant `{variant_name}` in {} (variants: {})",
+            repo.cluster_file,
+            repo.cluster
+                .variants
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    for (source, _) in req.track.iter().chain(&req.revs) {
+        if !variant.sources.contains(source) {
+            return Err(EnvError::Input(format!(
+                "`{source}` is not a source of variant `{variant_name}` ({})",
+                variant.sources.join(", ")
+            ))
+            .into());
+        }
+    }
+    let ttl = req
+        .ttl
+        .clone()
+        .or_else(|| existing.as_ref().and_then(|e| e.ttl.clone()))
+        .unwrap_or_else(|| super::DEFAULT_TTL.to_string());
+    let ttl_duration = super::parse_ttl(&ttl)?;
+    let now = super::now();
+    let created = existing
+        .as_ref()
+        .and_then(|e| e.created.clone())
+        .unwrap_or_else(|| super::rfc3339(now));
+    let port_base = match &existing {
+        Some(e) => e.port_base,
+        None if from.as_ref().is_none_or(|f| f.port_base.is_some()) => {
+            let taken = super::ports::taken(&repo, &name.name);
+            Some(super::ports::lowest_free(&taken, variant.port_block).ok_or(
+                EnvError::NoPorts {
+                    size: variant.port_block,
+                    first: super::ports::FIRST_PORT,
+                    last: super::ports::LAST_PORT,
+                },
+            )?)
+        }
+        None => None,
+    };
+    let revisions_from = match (&existing, &from) {
+        (Some(e), _) if !req.follow => e.revisions_from.clone(),
+        (_, Some(f)) if req.follow => Some(f.revisions_env().to_string()),
+        (_, None) if req.follow => {
+            return Err(EnvError::Input("--follow needs --from ENV".into()).into())
+        }
+        _ => None,
+    };
+    if revisions_from.is_some() && !req.revs.is_empty() {
+        return Err(EnvError::Input(
+            "--rev pins a source in revisions/<NAME>/, but this environment follows another's revisions (--follow)".into(),
+        )
+        .into());
+    }
+    let mut branches = existing
+        .as_ref()
+        .map(|e| e.branches.clone())
+        .unwrap_or_default();
+    branches.extend(pairs_map(&req.track));
+    let mut revisions = BTreeMap::new();
+    if revisions_from.is_none() {
+        let base = repo
+            .revisions
+            .get(&name.name)
+            .or_else(|| from.as_ref().and_then(|f| repo.revisions_of(f)))
+            .cloned()
+            .unwrap_or_default();
+        revisions = base
+            .into_iter()
+            .filter(|(s, _)| variant.sources.contains(s))
+            .collect();
+        for (source, rev) in &req.revs {
+            let rev = rev.to_ascii_lowercase();
+            if !crate::repo::names::is_commit(&rev) {
+                return Err(EnvError::Input(format!(
+                    "--rev {source}={rev}: not a full 40-hex commit id"
+                ))
+                .into());
+            }
+            let git_ref = branches
+                .get(source)
+                .cloned()
+                .or_else(|| revisions.get(source).map(|r: &Revision| r.git_ref.clone()))
+                .unwrap_or_else(|| "pinned".to_string());
+            let unchanged = revisions
+                .get(source)
+                .is_some_and(|r| r.rev == rev && r.git_ref == git_ref);
+            if !unchanged {
+                let repo_url = repo
+                    .cluster
+                    .sources
+                    .get(source)
+                    .map(|s| s.repo.clone())
+                    .unwrap_or_default();
+                revisions.insert(
+                    source.clone(),
+                    Revision {
+                        source: source.clone(),
+                        repo: repo_url,
+                        git_ref,
+                        rev,
+                        updated: super::rfc3339(now),
+                    },
+                );
+            }
+        }
+        let missing: Vec<&String> = variant
+            .sources
+            .iter()
+            .filter(|s| !revisions.contains_key(*s))
+            .collect();
+        if !missing.is_empty() {
+            return Err(EnvError::Input(format!(
+                "no revision for {}: pass --rev SOURCE=SHA or --from an environment that pins them",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
+    let fields = EnvFields {
+        variant: variant_name.clone(),
+        description: existing
+            .as_ref()
+            .and_then(|e| e.description.clone())
+            .unwrap_or_else(|| match &from_name {
+                Some(f) => format!("Ad hoc environment from {f} for {}", req.owner),
+                None => format!("Ad hoc environment for {}", req.owner),
+            }),
+        port_base,
+        revisions_from: revisions_from.clone(),
+        branches: branches.clone(),
+        vars: from.as_ref().map(|f| f.vars.clone()).unwrap_or_default(),
+        ttl: ttl.clone(),
+        created: created.clone(),
+        expires: super::rfc3339(now + ttl_duration),
+        owner: req.owner.clone(),
+        from: from_name.clone(),
+    };
+    let file = format!("clusters/{}/envs/{}.toml", repo.cluster.name, name.name);
+    let old_text = existing
+        .as_ref()
+        .and_then(|_| std::fs::read_to_string(root.join(&file)).ok());
+    // The environment as it will be, in memory: rendering and planning need no files.
+    let env = Environment {
+        name: name.name.clone(),
+        namespace: existing
+            .as_ref()
+            .map_or_else(|| name.name.clone(), |e| e.namespace.clone()),
+        variant: variant_name,
+        port_base,
+        port_block: variant.port_block,
+        target: Target::Nomad,
+        branches,
+        hostnames: existing
+            .as_ref()
+            .map(|e| e.hostnames.clone())
+            .unwrap_or_default(),
+        revisions_from,
+        vars: existing
+            .as_ref()
+            .map_or_else(|| fields.vars.clone(), |e| e.vars.clone()),
+        description: Some(fields.description.clone()),
+        ttl: Some(ttl),
+        created: Some(created),
+        owner: Some(req.owner.clone()),
+        expires: Some(fields.expires.clone()),
+        from: from_name,
+        ecs: None,
+        // Static ports and aliases are claims on shared addresses: an ad hoc environment makes
+        // none (two environments claiming one would be refused by validate).
+        static_ports: None,
+        domain: existing.as_ref().and_then(|e| e.domain.clone()),
+        aliases: Default::default(),
+        hostname_pattern: variant
+            .hostname
+            .clone()
+            .or_else(|| repo.cluster.hostname.clone()),
+        labels: variant.labels.clone(),
+        file: file.clone(),
+    };
+    if env.revisions_from.is_none() {
+        repo.revisions.insert(env.name.clone(), revisions.clone());
+    }
+    let namespace = env.namespace.clone();
+    let urls = super::urls(&repo, &env);
+    repo.envs.insert(env.name.clone(), env);
+
+    let current = client
+        .namespace(&namespace)
+        .await
+        .map_err(|e| Error::failed(format!("reading namespace `{namespace}`: {e}")))?;
+    if let Some(ns) = &current {
+        check_namespace(ns, &name.name, &req.owner)?;
+    }
+    let plans = steps::plan_env(&repo, &name.name, client).await?;
+    let jobs = plans
+        .iter()
+        .flat_map(|p| p.jobs.iter())
+        .map(|j| JobLine {
+            id: j.id.clone(),
+            action: j.action,
+        })
+        .collect();
+    let mut plan = ApplyPlan {
+        name,
+        cluster: repo.cluster.name.clone(),
+        new: existing.is_none(),
+        file,
+        fields,
+        revisions,
+        namespace,
+        namespace_exists: current.is_some(),
+        namespace_changes: true,
+        jobs,
+        urls,
+        repo,
+        old_text,
+    };
+    plan.namespace_changes = current.as_ref().is_none_or(|ns| {
+        let want = plan.namespace();
+        ns.description != want.description || ns.meta != want.meta
+    });
+    Ok(plan)
+}
+
+/// Refuses a namespace that is not this environment's (by opsctl's meta) or has another owner.
+fn check_namespace(ns: &Namespace, name: &str, owner: &str) -> Result<()> {
+    let taken = |why: String| EnvError::NamespaceTaken {
+        namespace: ns.name.clone(),
+        name: name.to_string(),
+        why,
+    };
+    match super::namespace_owner_env(ns) {
+        None => return Err(taken("it carries no opsctl meta".into()).into()),
+        Some(other) if other != name => {
+            return Err(taken(format!("it belongs to environment `{other}`")).into())
+        }
+        Some(_) => {}
+    }
+    let meta_owner = ns.meta.as_ref().and_then(|m| m.get(META_OWNER));
+    if let Some(other) = meta_owner.filter(|o| *o != owner) {
+        return Err(EnvError::Owned {
+            name: name.to_string(),
+            owner: other.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Writes the files (a new environment file exclusively), checks the repository with them,
+/// records them in git, then creates or renews the namespace and deploys every job.
+pub async fn apply(
+    root: &std::path::Path,
+    cluster: Option<&str>,
+    req: &ApplyRequest,
+    client: &NomadClient,
+    mut plan: ApplyPlan,
+    progress: Progress,
+) -> Result<ApplyReport> {
+    if req.push {
+        steps::check_pushable(root).await?;
+    }
+    let mut attempts = 0;
+    let (written, git) = loop {
+        let written = write_files(root, cluster, &plan)?;
+        if !req.commit || written.is_empty() {
+            break (written, None);
+        }
+        attempts += u32::from(req.push);
+        let message = format!(
+            "env apply {}: {} until {}",
+            plan.name.name,
+            if plan.new { "created" } else { "renewed" },
+            plan.fields.expires
+        );
+        let paths: Vec<PathBuf> = written.iter().map(PathBuf::from).collect();
+        let recorded = steps::record_in_git(root, &paths, &message, req.push).await?;
+        if !recorded.rejected {
+            break (written, Some(recorded));
+        }
+        if attempts >= MAX_PUSH_ATTEMPTS {
+            return Err(Error::failed(format!(
+                "git push was rejected {attempts} times; the files are not recorded and nothing was created in Nomad"
+            )));
+        }
+        tracing::info!(
+            attempts,
+            "push rejected: applying again on the remote's tip"
+        );
+        // Someone else pushed first: their files decide (the name may be taken now).
+        plan = prepare(root, cluster, req, client).await?;
+    };
+    let mut namespace_written = false;
+    if plan.namespace_changes {
+        if let Some(ns) = client
+            .namespace(&plan.namespace)
+            .await
+            .map_err(|e| Error::failed(format!("reading namespace `{}`: {e}", plan.namespace)))?
+        {
+            check_namespace(&ns, &plan.name.name, &req.owner)?;
+        }
+        client
+            .upsert_namespace(&plan.namespace())
+            .await
+            .map_err(|e| Error::failed(format!("writing namespace `{}`: {e}", plan.namespace)))?;
+        namespace_written = true;
+    }
+    let deploy =
+        steps::deploy_env(&plan.repo, &plan.name.name, client, req.timeout, progress).await?;
+    let failed = deploy.failed;
+    Ok(ApplyReport {
+        plan,
+        written,
+        namespace_written,
+        deploy: Some(deploy),
+        git,
+        push_attempts: attempts,
+        failed,
+    })
+}
+
+/// Writes the environment file and revisions; on a repository that no longer validates, puts
+/// everything back and fails. Returns the paths written, relative to the repository.
+fn write_files(
+    root: &std::path::Path,
+    cluster: Option<&str>,
+    plan: &ApplyPlan,
+) -> Result<Vec<String>> {
+    let path = root.join(&plan.file);
+    let rev_dir = root.join("revisions").join(&plan.name.name);
+    let rev_dir_existed = rev_dir.is_dir();
+    let mut written = Vec::new();
+    if plan.new {
+        files::create_exclusive(
+            &path,
+            &files::render_new(&plan.fields, &plan.name.name),
+            &plan.name.name,
+        )?;
+        written.push(plan.file.clone());
+    } else if files::update_file(&path, &plan.fields)? {
+        written.push(plan.file.clone());
+    }
+    let undo = |written: &[String]| {
+        if plan.new {
+            let _ = files::remove(&path);
+        } else if let Some(old) = &plan.old_text {
+            let _ = crate::fsutil::write_atomic(&path, old.as_bytes(), None);
+        }
+        if !rev_dir_existed {
+            let _ = files::remove(&rev_dir);
+        }
+        written.len()
+    };
+    let revisions = match files::write_revisions(&rev_dir, &plan.revisions) {
+        Ok(revisions) => revisions,
+        Err(e) => {
+            undo(&written);
+            return Err(e);
+        }
+    };
+    written.extend(
+        revisions
+            .iter()
+            .map(|p| crate::fsutil::display_relative(p, root)),
+    );
+    if let Err(e) = Repo::open(root, cluster) {
+        undo(&written);
+        return Err(Error::failed(format!(
+            "the environment's files would make the repository invalid; nothing was written: {e}"
+        )));
+    }
+    Ok(written)
+}
+
+fn plan_text(plan: &ApplyPlan, style: &Style) -> String {
+    let f = &plan.fields;
+    let mut out = String::new();
+    let verb = if plan.new { "create" } else { "renew" };
+    out.push_str(&format!(
+        "{} ad hoc environment {} (namespace {}, cluster {})\n",
+        style.bold(verb),
+        style.bold(&plan.name.name),
+        plan.namespace,
+        plan.cluster
+    ));
+    if plan.name.requested != plan.name.name {
+        out.push_str(&format!(
+            "  name:      from `{}`{}\n",
+            plan.name.requested,
+            if plan.name.shortened {
+                format!(" (shortened to fit {} characters)", plan.name.max_len)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out.push_str(&format!("  file:      {}\n", plan.file));
+    out.push_str(&format!(
+        "  variant:   {}{}\n",
+        f.variant,
+        f.from
+            .as_ref()
+            .map(|from| format!(" (from {from})"))
+            .unwrap_or_default()
+    ));
+    out.push_str(&format!(
+        "  ports:     {}\n",
+        f.port_base.map_or("dynamic".to_string(), |b| format!(
+            "{b}..={}",
+            b + plan
+                .repo
+                .cluster
+                .variants
+                .get(&f.variant)
+                .map_or(1, |v| v.port_block)
+                - 1
+        ))
+    ));
+    out.push_str(&format!(
+        "  owner:     {}, ttl {}, expires {}\n",
+        f.owner, f.ttl, f.expires
+    ));
+    match &f.revisions_from {
+        Some(from) => out.push_str(&format!("  revisions: follows {from}\n")),
+        None => {
+            for r in plan.revisions.values() {
+                out.push_str(&format!(
+                    "  revision:  {} {} ({})\n",
+                    r.source,
+                    r.short_rev(),
+                    r.git_ref
+                ));
+            }
+        }
+    }
+    for (source, branch) in &f.branches {
+        out.push_str(&format!("  tracks:    {source} = {branch}\n"));
+    }
+    let ns = if !plan.namespace_exists {
+        "create"
+    } else if plan.namespace_changes {
+        "update meta"
+    } else {
+        "unchanged"
+    };
+    out.push_str(&format!("  namespace: {ns}\n"));
+    for job in &plan.jobs {
+        let action = match job.action {
+            Action::Unchanged => style.dim("unchanged"),
+            Action::New => style.good("new"),
+            Action::Edited => style.warn("edited"),
+            Action::Stop => style.bad("stop"),
+        };
+        out.push_str(&format!("  job:       {} {action}\n", job.id));
+    }
+    out
+}
+
+impl Report for ApplyPlan {
+    fn human(&self, style: &Style) -> String {
+        plan_text(self, style)
+    }
+}
+
+impl Report for ApplyReport {
+    fn human(&self, style: &Style) -> String {
+        let mut out = String::new();
+        if let Some(deploy) = &self.deploy {
+            out.push_str(&deploy.human(style));
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        if let Some(git) = &self.git {
+            if let Some(commit) = &git.commit {
+                out.push_str(&format!(
+                    "committed {}{}\n",
+                    commit.get(..12).unwrap_or(commit),
+                    if git.pushed { " and pushed" } else { "" }
+                ));
+            }
+        }
+        let state = if self.failed > 0 {
+            style.bad(&format!("{} job(s) failed", self.failed))
+        } else {
+            style.good("ready")
+        };
+        out.push_str(&format!(
+            "environment {} {state}; expires {} (`opsctl env destroy {}` removes it)\n",
+            style.bold(&self.plan.name.name),
+            self.plan.fields.expires,
+            self.plan.name.name
+        ));
+        for url in &self.plan.urls {
+            out.push_str(&format!("  {url}\n"));
+        }
+        out
+    }
+}

@@ -1,0 +1,325 @@
+//! `env destroy`: purge the jobs opsctl deployed, wait for their allocations to stop, delete
+//! the namespace's variables and the namespace, remove the files — then look again and say
+//! what is left. Each step skips what is already gone, so a re-run finishes an interrupted
+//! destroy and a second destroy is a no-op.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::files;
+use super::steps;
+use super::EnvError;
+use crate::consul::ConsulClient;
+use crate::error::{Error, Result};
+use crate::nomad::NomadClient;
+use crate::output::{Report, Style};
+use crate::repo::Repo;
+
+#[derive(Debug, Clone)]
+pub struct DestroyRequest {
+    pub name: String,
+    pub force: bool,
+    pub commit: bool,
+    pub push: bool,
+    /// Bound on the wait for allocations to stop.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DestroyReport {
+    pub name: String,
+    pub namespace: String,
+    /// The environment file, when there was one.
+    pub file: Option<String>,
+    /// Nothing existed: a clean no-op.
+    pub nothing_to_do: bool,
+    pub purged_jobs: Vec<String>,
+    pub deleted_variables: Vec<String>,
+    pub namespace_deleted: bool,
+    pub removed_files: Vec<String>,
+    pub git: Option<steps::Recorded>,
+    /// What still exists after the destroy (empty: nothing is left).
+    pub left: Vec<String>,
+}
+
+impl DestroyReport {
+    pub fn complete(&self) -> bool {
+        self.left.is_empty()
+    }
+}
+
+fn nomad_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::failed(format!("{what}: {e}"))
+}
+
+/// Destroys environment `req.name` (or an orphaned namespace of that name).
+pub async fn destroy(
+    root: &std::path::Path,
+    cluster: Option<&str>,
+    req: &DestroyRequest,
+    client: &NomadClient,
+    consul: Option<&ConsulClient>,
+) -> Result<DestroyReport> {
+    let repo = Repo::open(root, cluster)?;
+    let env = repo.envs.get(&req.name);
+    if let Some(env) = env {
+        if !env.is_ad_hoc() && !req.force {
+            return Err(EnvError::DestroyPermanent {
+                name: env.name.clone(),
+                file: env.file.clone(),
+            }
+            .into());
+        }
+        let followers: Vec<&str> = repo
+            .envs
+            .values()
+            .filter(|e| e.revisions_from.as_deref() == Some(env.name.as_str()))
+            .map(|e| e.name.as_str())
+            .collect();
+        if !followers.is_empty() {
+            return Err(EnvError::Input(format!(
+                "environment{} {} follow{} the revisions of `{}`; destroy or change them first",
+                if followers.len() == 1 { "" } else { "s" },
+                followers.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+                env.name
+            ))
+            .into());
+        }
+    }
+    if req.commit && req.push {
+        steps::check_pushable(root).await?;
+    }
+    let namespace = env.map_or_else(|| req.name.clone(), |e| e.namespace.clone());
+    let mut report = DestroyReport {
+        name: req.name.clone(),
+        namespace: namespace.clone(),
+        file: env.map(|e| e.file.clone()),
+        ..DestroyReport::default()
+    };
+    let ns = client
+        .namespace(&namespace)
+        .await
+        .map_err(|e| nomad_error(&format!("reading namespace `{namespace}`"), e))?;
+    // The environment the namespace's jobs were deployed for: this one, or for an orphaned
+    // namespace (no file), the one its meta names.
+    let owner_env = ns
+        .as_ref()
+        .and_then(super::namespace_owner_env)
+        .map(str::to_string);
+    if let Some(ns) = &ns {
+        let ours = match (env, owner_env.as_deref()) {
+            (Some(env), Some(owner)) => owner == env.name,
+            (None, Some(owner)) => owner == req.name || super::list::is_orphan(&repo, ns),
+            (_, None) => false,
+        };
+        if !ours && !req.force {
+            return Err(EnvError::NamespaceTaken {
+                namespace: namespace.clone(),
+                name: req.name.clone(),
+                why: "opsctl did not create it; pass --force to delete it anyway".into(),
+            }
+            .into());
+        }
+    }
+    let rev_dir = root.join("revisions").join(&req.name);
+    if env.is_none() && ns.is_none() && !rev_dir.is_dir() {
+        report.nothing_to_do = true;
+        report.left = verify(root, &report, client, consul).await;
+        return Ok(report);
+    }
+
+    if ns.is_some() {
+        let jobs = client
+            .jobs(&namespace)
+            .await
+            .map_err(|e| nomad_error(&format!("listing jobs in `{namespace}`"), e))?;
+        let foreign: Vec<&str> = jobs
+            .iter()
+            .filter(|j| {
+                j.meta
+                    .as_ref()
+                    .and_then(|m| m.get(crate::deploy::META_ENVIRONMENT))
+                    .map(String::as_str)
+                    != Some(owner_env.as_deref().unwrap_or(&req.name))
+            })
+            .map(|j| j.id.as_str())
+            .collect();
+        if !foreign.is_empty() && !req.force {
+            return Err(EnvError::Input(format!(
+                "namespace `{namespace}` runs job(s) opsctl did not deploy for `{}`: {}; nothing was touched (pass --force to purge them too)",
+                req.name,
+                foreign.join(", ")
+            ))
+            .into());
+        }
+        for job in &jobs {
+            client
+                .purge_job(&namespace, &job.id)
+                .await
+                .map_err(|e| nomad_error(&format!("purging job `{}`", job.id), e))?;
+            report.purged_jobs.push(job.id.clone());
+        }
+        wait_terminal(client, &namespace, req.timeout).await?;
+        for var in client
+            .variables(&namespace)
+            .await
+            .map_err(|e| nomad_error(&format!("listing variables of `{namespace}`"), e))?
+        {
+            client
+                .delete_variable(&namespace, &var.path)
+                .await
+                .map_err(|e| nomad_error(&format!("deleting variable `{}`", var.path), e))?;
+            report.deleted_variables.push(var.path);
+        }
+        client
+            .delete_namespace(&namespace)
+            .await
+            .map_err(|e| nomad_error(&format!("deleting namespace `{namespace}`"), e))?;
+        report.namespace_deleted = true;
+    }
+
+    let mut removed = Vec::new();
+    if let Some(env) = env {
+        if files::remove(&root.join(&env.file))? {
+            removed.push(env.file.clone());
+        }
+    }
+    if files::remove(&rev_dir)? {
+        removed.push(format!("revisions/{}", req.name));
+    }
+    report.removed_files = removed;
+    if req.commit && !report.removed_files.is_empty() {
+        let paths: Vec<PathBuf> = report.removed_files.iter().map(PathBuf::from).collect();
+        let message = format!("env destroy {}", req.name);
+        let recorded = steps::record_in_git(root, &paths, &message, req.push).await?;
+        if recorded.rejected {
+            report.left.push(
+                "git: the push was rejected and the tree synced to the remote; run env destroy again to record the removal"
+                    .into(),
+            );
+        }
+        report.git = Some(recorded);
+    }
+    let left = verify(root, &report, client, consul).await;
+    report.left.extend(left);
+    Ok(report)
+}
+
+/// Waits (bounded) until every allocation of `namespace` has stopped on its client.
+async fn wait_terminal(client: &NomadClient, namespace: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let allocs = client
+            .allocations(namespace)
+            .await
+            .map_err(|e| nomad_error(&format!("listing allocations of `{namespace}`"), e))?;
+        let running: Vec<&str> = allocs
+            .iter()
+            .filter(|a| !matches!(a.client_status.as_str(), "complete" | "failed" | "lost"))
+            .map(|a| a.id.as_str())
+            .collect();
+        if running.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::failed(format!(
+                "{} allocation(s) of `{namespace}` still not stopped after {}: {}; run env destroy again",
+                running.len(),
+                humantime::format_duration(timeout),
+                running.join(", ")
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Looks again: namespace, jobs, variables, Consul services, files.
+async fn verify(
+    root: &std::path::Path,
+    report: &DestroyReport,
+    client: &NomadClient,
+    consul: Option<&ConsulClient>,
+) -> Vec<String> {
+    let ns = &report.namespace;
+    let mut left = Vec::new();
+    match client.namespace(ns).await {
+        Ok(Some(_)) => left.push(format!("Nomad namespace `{ns}`")),
+        Ok(None) => {}
+        Err(e) => left.push(format!("unknown: Nomad namespace `{ns}` ({e})")),
+    }
+    match client.jobs(ns).await {
+        Ok(jobs) => left.extend(
+            jobs.iter()
+                .map(|j| format!("Nomad job `{}` in `{ns}`", j.id)),
+        ),
+        Err(e) => left.push(format!("unknown: jobs in `{ns}` ({e})")),
+    }
+    if let Some(consul) = consul {
+        match consul.services().await {
+            Ok(services) => {
+                let suffix = format!("-{ns}");
+                left.extend(
+                    services
+                        .iter()
+                        .filter(|(name, tags)| name.ends_with(&suffix) || tags.contains(ns))
+                        .map(|(name, _)| format!("Consul service `{name}`")),
+                );
+            }
+            Err(e) => left.push(format!("unknown: Consul services ({e})")),
+        }
+    }
+    if let Some(file) = &report.file {
+        if root.join(file).exists() {
+            left.push(format!("file {file}"));
+        }
+    }
+    if root.join("revisions").join(&report.name).exists() {
+        left.push(format!("folder revisions/{}", report.name));
+    }
+    left
+}
+
+impl Report for DestroyReport {
+    fn human(&self, style: &Style) -> String {
+        let mut out = String::new();
+        if self.nothing_to_do && self.left.is_empty() {
+            return format!(
+                "nothing to destroy: no environment, namespace or files named `{}`\n",
+                self.name
+            );
+        }
+        for job in &self.purged_jobs {
+            out.push_str(&format!("purged job {job}\n"));
+        }
+        for var in &self.deleted_variables {
+            out.push_str(&format!("deleted variable {var}\n"));
+        }
+        if self.namespace_deleted {
+            out.push_str(&format!("deleted namespace {}\n", self.namespace));
+        }
+        for file in &self.removed_files {
+            out.push_str(&format!("removed {file}\n"));
+        }
+        if let Some(commit) = self.git.as_ref().and_then(|g| g.commit.as_ref()) {
+            out.push_str(&format!(
+                "committed {}\n",
+                commit.get(..12).unwrap_or(commit)
+            ));
+        }
+        if self.left.is_empty() {
+            out.push_str(&style.good(&format!(
+                "environment {} destroyed: nothing is left\n",
+                self.name
+            )));
+        } else {
+            out.push_str(&style.bad(&format!("{} is not fully destroyed; left:\n", self.name)));
+            for item in &self.left {
+                out.push_str(&format!("  {item}\n"));
+            }
+        }
+        out
+    }
+}

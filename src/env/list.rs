@@ -1,0 +1,326 @@
+//! `env list` / `env show`: every environment from the files, and from Nomad when it answers —
+//! with orphans flagged both ways (marked namespaces without a file, ad hoc files without a
+//! namespace).
+
+use serde::Serialize;
+
+use crate::nomad::types::{AllocationStub, Namespace};
+use crate::nomad::NomadClient;
+use crate::output::{Report, Style};
+use crate::repo::{Environment, Repo, Target};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnvRow {
+    pub name: String,
+    pub namespace: String,
+    pub ad_hoc: bool,
+    pub variant: Option<String>,
+    pub target: Option<Target>,
+    /// `1068..=1078`, or `dynamic`.
+    pub ports: Option<String>,
+    pub owner: Option<String>,
+    pub created: Option<String>,
+    pub expires: Option<String>,
+    pub expired: bool,
+    /// How long ago it expired (`2h 5m`).
+    pub expired_since: Option<String>,
+    /// Whether the namespace exists (`None`: Nomad not asked or unreachable).
+    pub namespace_exists: Option<bool>,
+    pub jobs: Option<usize>,
+    pub jobs_running: Option<usize>,
+    pub jobs_failed: Option<usize>,
+    pub urls: Vec<String>,
+    /// Why this is an orphan, when it is one.
+    pub orphan: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    pub cluster: String,
+    pub nomad: String,
+    /// Why Nomad's side is missing, when it is.
+    pub nomad_error: Option<String>,
+    pub environments: Vec<EnvRow>,
+    pub orphans: usize,
+}
+
+fn file_row(repo: &Repo, env: &Environment) -> EnvRow {
+    let now = super::now();
+    let expiry = super::expiry(env);
+    let expired = expiry.is_some_and(|t| t <= now);
+    EnvRow {
+        name: env.name.clone(),
+        namespace: env.namespace.clone(),
+        ad_hoc: env.is_ad_hoc(),
+        variant: Some(env.variant.clone()),
+        target: Some(env.target),
+        ports: (env.target == Target::Nomad).then(|| {
+            env.port_range()
+                .map_or("dynamic".into(), |r| format!("{}..={}", r.start, r.end - 1))
+        }),
+        owner: env.owner.clone(),
+        created: env.created.clone(),
+        expires: expiry.map(super::rfc3339),
+        expired,
+        expired_since: expiry.filter(|_| expired).map(|t| {
+            let ago = (now - t).whole_seconds().max(0) as u64;
+            humantime::format_duration(std::time::Duration::from_secs(ago)).to_string()
+        }),
+        urls: super::urls(repo, env),
+        ..EnvRow::default()
+    }
+}
+
+/// Fills the Nomad side of `row`.
+async fn nomad_row(client: &NomadClient, row: &mut EnvRow, exists: bool) -> Result<(), String> {
+    row.namespace_exists = Some(exists);
+    if !exists {
+        row.jobs = Some(0);
+        row.jobs_running = Some(0);
+        row.jobs_failed = Some(0);
+        return Ok(());
+    }
+    let jobs = client
+        .jobs(&row.namespace)
+        .await
+        .map_err(|e| e.to_string())?;
+    row.jobs = Some(jobs.len());
+    row.jobs_running = Some(jobs.iter().filter(|j| j.status == "running").count());
+    row.jobs_failed = Some(
+        jobs.iter()
+            .filter(|j| j.status == "dead" && !j.stop)
+            .count(),
+    );
+    Ok(())
+}
+
+/// Every environment; `expired`: only ad hoc ones past their expiry.
+pub async fn list(repo: &Repo, client: &NomadClient, expired: bool) -> ListReport {
+    let mut rows: Vec<EnvRow> = repo.envs.values().map(|e| file_row(repo, e)).collect();
+    let mut nomad_error = None;
+    match client.namespaces().await {
+        Ok(namespaces) => {
+            for row in rows.iter_mut() {
+                let exists = namespaces.iter().any(|n| n.name == row.namespace);
+                if row.target == Some(Target::Ecs) {
+                    continue;
+                }
+                if let Err(e) = nomad_row(client, row, exists).await {
+                    nomad_error.get_or_insert(e);
+                }
+                if row.ad_hoc && !exists {
+                    row.orphan = Some("ad hoc environment file without a Nomad namespace".into());
+                }
+            }
+            for ns in namespaces.iter().filter(|n| is_orphan(repo, n)) {
+                let mut row = orphan_row(ns);
+                if let Err(e) = nomad_row(client, &mut row, true).await {
+                    nomad_error.get_or_insert(e);
+                }
+                rows.push(row);
+            }
+        }
+        Err(e) => nomad_error = Some(e.to_string()),
+    }
+    if expired {
+        rows.retain(|r| r.expired);
+    }
+    ListReport {
+        cluster: repo.cluster.name.clone(),
+        nomad: client.address().to_string(),
+        nomad_error,
+        orphans: rows.iter().filter(|r| r.orphan.is_some()).count(),
+        environments: rows,
+    }
+}
+
+/// A namespace opsctl made for an environment of this cluster that has no file any more.
+pub(crate) fn is_orphan(repo: &Repo, ns: &Namespace) -> bool {
+    let Some(env) = super::namespace_owner_env(ns) else {
+        return false;
+    };
+    let cluster = ns.meta.as_ref().and_then(|m| {
+        m.get(super::META_CLUSTER)
+            .or_else(|| m.get(crate::deploy::META_CLUSTER))
+    });
+    cluster.is_none_or(|c| *c == repo.cluster.name)
+        && !repo.envs.contains_key(env)
+        && !repo.envs.values().any(|e| e.namespace == ns.name)
+}
+
+fn orphan_row(ns: &Namespace) -> EnvRow {
+    let meta = ns.meta.clone().unwrap_or_default();
+    let expires = meta.get(super::META_EXPIRES).cloned();
+    let now = super::now();
+    let expiry = expires.as_deref().and_then(super::parse_time);
+    EnvRow {
+        name: ns.name.clone(),
+        namespace: ns.name.clone(),
+        ad_hoc: super::is_ad_hoc_namespace(ns),
+        owner: meta.get(super::META_OWNER).cloned(),
+        created: meta.get(super::META_CREATED).cloned(),
+        expired: expiry.is_some_and(|t| t <= now),
+        expires,
+        orphan: Some("Nomad namespace marked by opsctl without an environment file".into()),
+        ..EnvRow::default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocLine {
+    pub id: String,
+    pub job: String,
+    pub task_group: String,
+    pub node: String,
+    pub client_status: String,
+    pub desired_status: String,
+}
+
+impl From<&AllocationStub> for AllocLine {
+    fn from(a: &AllocationStub) -> Self {
+        AllocLine {
+            id: a.id.chars().take(8).collect(),
+            job: a.job_id.clone(),
+            task_group: a.task_group.clone(),
+            node: a.node_name.clone(),
+            client_status: a.client_status.clone(),
+            desired_status: a.desired_status.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowReport {
+    #[serde(flatten)]
+    pub environment: EnvRow,
+    pub nomad_error: Option<String>,
+    pub allocations: Vec<AllocLine>,
+}
+
+/// One environment (or orphaned namespace) with its allocations.
+pub async fn show(repo: &Repo, client: &NomadClient, name: &str) -> crate::Result<ShowReport> {
+    let listed = list(repo, client, false).await;
+    let row = listed
+        .environments
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| {
+            repo.env(name)
+                .err()
+                .unwrap_or_else(|| crate::Error::invalid(name))
+        })?;
+    let mut allocations = Vec::new();
+    let mut nomad_error = listed.nomad_error;
+    if row.namespace_exists == Some(true) {
+        match client.allocations(&row.namespace).await {
+            Ok(allocs) => allocations = allocs.iter().map(AllocLine::from).collect(),
+            Err(e) => nomad_error = Some(e.to_string()),
+        }
+    }
+    Ok(ShowReport {
+        environment: row,
+        nomad_error,
+        allocations,
+    })
+}
+
+fn opt(v: &Option<impl ToString>) -> String {
+    v.as_ref().map_or("-".into(), ToString::to_string)
+}
+
+fn jobs_cell(row: &EnvRow) -> String {
+    match (row.jobs_running, row.jobs_failed) {
+        (Some(r), Some(0)) => format!("{r} running"),
+        (Some(r), Some(f)) => format!("{r} running, {f} failed"),
+        _ => "-".into(),
+    }
+}
+
+fn expires_cell(row: &EnvRow, style: &Style) -> String {
+    match (&row.expired_since, &row.expires) {
+        (Some(since), _) => style.bad(&format!("expired {since} ago")),
+        (None, Some(at)) => at.clone(),
+        (None, None) => "never".into(),
+    }
+}
+
+impl Report for ListReport {
+    fn human(&self, style: &Style) -> String {
+        let mut table = style.table(&[
+            "Name",
+            "Namespace",
+            "Variant",
+            "Ports",
+            "Owner",
+            "Expires",
+            "Jobs",
+            "Note",
+        ]);
+        for row in &self.environments {
+            table.add_row(vec![
+                row.name.clone(),
+                row.namespace.clone(),
+                opt(&row.variant),
+                opt(&row.ports),
+                opt(&row.owner),
+                expires_cell(row, style),
+                jobs_cell(row),
+                row.orphan
+                    .as_ref()
+                    .map_or(String::new(), |o| style.warn(&format!("orphan: {o}"))),
+            ]);
+        }
+        let mut out = format!("{table}\n");
+        if let Some(e) = &self.nomad_error {
+            out.push_str(&style.warn(&format!("Nomad at {} not asked: {e}\n", self.nomad)));
+        }
+        out
+    }
+}
+
+impl Report for ShowReport {
+    fn human(&self, style: &Style) -> String {
+        let r = &self.environment;
+        let mut out = format!(
+            "{} ({})\n",
+            style.bold(&r.name),
+            if r.ad_hoc { "ad hoc" } else { "permanent" }
+        );
+        let lines = [
+            ("namespace", r.namespace.clone()),
+            ("variant", opt(&r.variant)),
+            ("ports", opt(&r.ports)),
+            ("owner", opt(&r.owner)),
+            ("created", opt(&r.created)),
+            ("expires", expires_cell(r, style)),
+            ("jobs", jobs_cell(r)),
+        ];
+        for (k, v) in lines {
+            out.push_str(&format!("  {k:<10} {v}\n"));
+        }
+        if let Some(orphan) = &r.orphan {
+            out.push_str(&style.warn(&format!("  orphan:    {orphan}\n")));
+        }
+        for url in &r.urls {
+            out.push_str(&format!("  url        {url}\n"));
+        }
+        if !self.allocations.is_empty() {
+            let mut table = style.table(&["Alloc", "Job", "Group", "Node", "Status", "Desired"]);
+            for a in &self.allocations {
+                table.add_row(vec![
+                    a.id.clone(),
+                    a.job.clone(),
+                    a.task_group.clone(),
+                    a.node.clone(),
+                    a.client_status.clone(),
+                    a.desired_status.clone(),
+                ]);
+            }
+            out.push_str(&format!("{table}\n"));
+        }
+        if let Some(e) = &self.nomad_error {
+            out.push_str(&style.warn(&format!("Nomad not asked: {e}\n")));
+        }
+        out
+    }
+}

@@ -1,0 +1,114 @@
+//! The two seams to other parts of opsctl, each one small function so they can be swapped:
+//! deploying an environment with the deploy flow, and recording files in git.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::deploy::{self, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome, Progress};
+use crate::error::{Error, Result};
+use crate::nomad::NomadClient;
+use crate::repo::Repo;
+
+/// Plans `env` with the deploy flow (render → plan); nothing is written to Nomad.
+pub async fn plan_env(repo: &Repo, env: &str, client: &NomadClient) -> Result<Vec<EnvPlan>> {
+    let deployer = Deployer::new(client.clone(), DeployOptions::default(), Progress::silent());
+    deploy::plan_environments(&deployer, repo, &[env.to_string()]).await
+}
+
+/// Deploys every job of `env` with the deploy flow: plan, check-and-set submit of what
+/// changed, watch the rollouts. The one call into the deploy flow (adapt it here when the
+/// flow's entry point changes).
+pub async fn deploy_env(
+    repo: &Repo,
+    env: &str,
+    client: &NomadClient,
+    timeout: Duration,
+    progress: Progress,
+) -> Result<DeployReport> {
+    let options = DeployOptions {
+        timeout,
+        ..DeployOptions::default()
+    };
+    let deployer = Deployer::new(client.clone(), options, progress);
+    let plans = deploy::plan_environments(&deployer, repo, &[env.to_string()]).await?;
+    let outcomes: Vec<JobOutcome> = deployer.apply(&plans).await;
+    Ok(DeployReport::new(client.address(), false, &plans, outcomes))
+}
+
+/// What recording files in git did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Recorded {
+    pub commit: Option<String>,
+    pub pushed: bool,
+    /// The remote moved on: the caller syncs to its tip and applies again.
+    #[serde(skip)]
+    pub rejected: bool,
+}
+
+/// Commits `files` (paths relative to `root`; removed files are recorded as removals) and
+/// with `push` pushes to the branch's upstream. The one call into the git helpers.
+pub async fn record_in_git(
+    root: &Path,
+    files: &[PathBuf],
+    message: &str,
+    push: bool,
+) -> Result<Recorded> {
+    let git = crate::git::Git::new(root);
+    let commit = git.commit(files, message).await?;
+    let mut recorded = Recorded {
+        commit: Some(commit),
+        ..Recorded::default()
+    };
+    if push {
+        let (remote, branch) = git.upstream().await?;
+        match git.push(&remote, &branch).await? {
+            crate::git::Pushed::Accepted => recorded.pushed = true,
+            crate::git::Pushed::Rejected => {
+                git.sync_to_remote(&remote, &branch).await?;
+                recorded.rejected = true;
+            }
+        }
+    }
+    Ok(recorded)
+}
+
+/// Refuses `--push` from a tree whose sync to the remote could lose someone's work.
+pub async fn check_pushable(root: &Path) -> Result<()> {
+    let git = crate::git::Git::new(root);
+    let dirty = git.dirty().await?;
+    if !dirty.is_empty() {
+        return Err(Error::invalid(format!(
+            "--push needs a clean working tree (a rejected push resets to the remote's tip); uncommitted: {}",
+            dirty.join(", ")
+        )));
+    }
+    if git.unpushed().await? > 0 {
+        return Err(Error::invalid(
+            "--push needs a branch without unpushed commits; push or drop them first",
+        ));
+    }
+    git.upstream().await?;
+    Ok(())
+}
+
+/// The checked-out branch of the repository at `root` (the default environment name).
+pub async fn current_branch(root: &Path) -> Result<String> {
+    let out = crate::process::Process::new("git", "git rev-parse")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--abbrev-ref", "HEAD"])
+        .output()
+        .await
+        .map_err(|e| {
+            Error::invalid(format!(
+                "no NAME given and the current git branch is unknown ({e}); pass NAME"
+            ))
+        })?;
+    let branch = out.stdout_text().trim().to_string();
+    if branch.is_empty() || branch == "HEAD" {
+        return Err(Error::invalid(
+            "no NAME given and HEAD is detached (no branch to name the environment after); pass NAME",
+        ));
+    }
+    Ok(branch)
+}

@@ -1,0 +1,87 @@
+//! Calls for whole namespaces (ad hoc environments): list them, purge jobs, list and delete
+//! the namespace's variables. Nomad refuses to delete a namespace that still has non-terminal
+//! jobs or allocations, or variables.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::{NomadClient, NomadError};
+use super::types::Namespace;
+
+/// One variable's metadata, as `GET /v1/vars` lists them (no items).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VariableMetadata {
+    pub namespace: String,
+    pub path: String,
+    pub create_index: u64,
+    pub modify_index: u64,
+}
+
+fn path_segments(path: &str) -> String {
+    // Variable paths are `a/b/c`: each segment is encoded, the slashes stay.
+    path.split('/')
+        .map(|segment| {
+            let mut out = String::new();
+            for b in segment.bytes() {
+                match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        out.push(b as char)
+                    }
+                    _ => out.push_str(&format!("%{b:02X}")),
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl NomadClient {
+    /// Every namespace of the region.
+    pub async fn namespaces(&self) -> Result<Vec<Namespace>, NomadError> {
+        self.get::<Option<Vec<Namespace>>>("/v1/namespaces", &[])
+            .await
+            .map(|(n, _)| n.unwrap_or_default())
+    }
+
+    /// Stops a job and removes it from Nomad's state (`nomad job stop -purge`).
+    pub async fn purge_job(&self, namespace: &str, id: &str) -> Result<(), NomadError> {
+        match self.deregister(namespace, id, true).await {
+            Ok(_) => Ok(()),
+            // Already gone (an earlier, interrupted destroy purged it).
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Metadata of every variable in `namespace`.
+    pub async fn variables(&self, namespace: &str) -> Result<Vec<VariableMetadata>, NomadError> {
+        let query = [
+            ("prefix", String::new()),
+            ("namespace", namespace.to_string()),
+        ];
+        self.get::<Option<Vec<VariableMetadata>>>("/v1/vars", &query)
+            .await
+            .map(|(v, _)| v.unwrap_or_default())
+    }
+
+    /// Deletes one variable (Nomad answers 204 with no body).
+    pub async fn delete_variable(&self, namespace: &str, path: &str) -> Result<(), NomadError> {
+        let url = format!("/v1/var/{}", path_segments(path));
+        let query = [("namespace", namespace.to_string())];
+        self.write::<(), Value>(Method::DELETE, &url, &query, None, true)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn variable_paths_keep_their_slashes() {
+        assert_eq!(super::path_segments("nomad/jobs/web"), "nomad/jobs/web");
+        assert_eq!(super::path_segments("a b/c"), "a%20b/c");
+    }
+}
