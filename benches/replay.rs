@@ -111,8 +111,7 @@ fn main() {
                 dir.path(),
                 None,
                 (source, &git_ref, &rev),
-                false,
-                false,
+                &opsctl::revisions::ApplyOptions::default(),
             ))
             .unwrap();
         // The same environments `deploy --source` deploys; the Nomad ones are replayed here.

@@ -41,6 +41,16 @@ pub struct Args {
     /// Push the commit; when the remote moved on, re-apply on its tip and push again
     #[arg(long, requires = "commit")]
     pub push: bool,
+    /// With --push: keep re-applying and pushing while other pipelines push first, this long
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub push_timeout: Duration,
+    /// CI: the source's checkout, to move branch environments forward only (default: the
+    /// checkout in GITHUB_WORKSPACE or CI_PROJECT_DIR when it holds the source)
+    #[arg(long, value_name = "DIR", requires = "source")]
+    pub source_dir: Option<std::path::PathBuf>,
+    /// CI: exit 2 when no environment tracks --source at --ref
+    #[arg(long, requires = "source")]
+    pub require_match: bool,
     /// Update the revision files only
     #[arg(long, requires = "source")]
     pub no_deploy: bool,
@@ -98,8 +108,12 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
                 &ctx.repo_root()?,
                 ctx.cluster.as_deref(),
                 (source, git_ref, rev),
-                args.commit,
-                args.push,
+                &crate::revisions::ApplyOptions {
+                    commit: args.commit,
+                    push: args.push,
+                    push_timeout: args.push_timeout,
+                    source_dir: args.source_dir.clone(),
+                },
             )
             .await?;
             (repo, Some(applied))
@@ -109,9 +123,14 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let envs: Vec<String> = if let Some(applied) = &revisions {
         let envs = applied.affected_envs(&repo);
         if envs.is_empty() || args.no_deploy {
+            let unmatched = (applied.matched == 0).then(|| applied.no_match_message());
             let mut report = DeployReport::new("", false, &[], Vec::new());
             report.revisions = revisions;
             ctx.output.emit(&report)?;
+            if let Some(message) = unmatched.filter(|_| args.require_match) {
+                tracing::error!("--require-match: {message}");
+                return Ok(Exit::Invalid);
+            }
             return Ok(Exit::Success);
         }
         envs

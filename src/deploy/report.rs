@@ -248,10 +248,7 @@ fn revisions_text(applied: &crate::revisions::Applied, style: &Style) -> String 
     use crate::revisions::ChangeStatus;
     let short = |rev: &str| rev.get(..8).unwrap_or(rev).to_string();
     if applied.changes.is_empty() {
-        return format!(
-            "no environment tracks {} at {}; nothing to do\n",
-            applied.source, applied.git_ref
-        );
+        return format!("{}\n", applied.no_match_message());
     }
     let mut out = String::new();
     for change in &applied.changes {
@@ -264,6 +261,7 @@ fn revisions_text(applied: &crate::revisions::Applied, style: &Style) -> String 
             ChangeStatus::Updated => style.good("updated"),
             ChangeStatus::Unchanged => style.dim("unchanged"),
             ChangeStatus::NotNewer => style.warn("kept (not newer)"),
+            ChangeStatus::Diverged => style.warn("updated (diverged)"),
         };
         out.push_str(&format!(
             "{}: {what} {} → {} (tracks {})\n",

@@ -1,18 +1,26 @@
 //! CI revision updates: which environments track a source at a ref, and the atomic rewrite of
 //! their `revisions/<env>/<source>.json` files.
 //!
-//! A branch mapping is an exact ref (`main`) or a glob (`v[0-9]*`). Exact refs follow every
-//! push; a glob follows only refs that sort after the one pinned now (so a re-run of an old
-//! release tag's pipeline never moves production backwards).
+//! A branch mapping is an exact ref (`main`) or a glob (`v[0-9]*`). A glob follows only refs
+//! that sort after the one pinned now (so a re-run of an old release tag's pipeline never
+//! moves production backwards). An exact ref follows pushes forward only when the source's
+//! checkout is at hand to tell commit order ([`order`]): a commit that is an ancestor of the
+//! pinned one (an older pipeline finishing last) is kept out; without a checkout every push
+//! is followed, with a warning.
+
+pub mod order;
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use globset::Glob;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::git::{Git, PushBudget, PushError, Staged};
 use crate::repo::{Repo, Revision};
+use order::{Order, SourceCheckout};
 
 /// One CI event: `source` was pushed at `git_ref` to commit `rev`.
 #[derive(Debug, Clone)]
@@ -69,8 +77,19 @@ pub enum ChangeStatus {
     Updated,
     /// Already pinned to this rev at this ref.
     Unchanged,
-    /// A glob-tracked environment pinned to a newer ref: not moved backwards.
+    /// Not moved backwards: a glob-tracked environment pinned to a newer ref, or a branch
+    /// environment pinned to a commit that `rev` is an ancestor of.
     NotNewer,
+    /// A branch environment whose pinned commit is not an ancestor of `rev` (the branch was
+    /// force-pushed): the file was rewritten, with a warning.
+    Diverged,
+}
+
+impl ChangeStatus {
+    /// Whether the change rewrites the file.
+    pub fn writes(self) -> bool {
+        matches!(self, ChangeStatus::Updated | ChangeStatus::Diverged)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,7 +189,7 @@ pub fn plan(repo: &Repo, bump: &Bump) -> Vec<RevisionChange> {
     changes
 }
 
-/// Writes the `Updated` changes' files (each atomically); returns their paths.
+/// Writes the files of the changes that rewrite them (each atomically); returns their paths.
 pub fn write(repo: &Repo, changes: &[RevisionChange]) -> Result<Vec<PathBuf>> {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -178,7 +197,7 @@ pub fn write(repo: &Repo, changes: &[RevisionChange]) -> Result<Vec<PathBuf>> {
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| Error::failed(format!("formatting the time: {e}")))?;
     let mut written = Vec::new();
-    for change in changes.iter().filter(|c| c.status == ChangeStatus::Updated) {
+    for change in changes.iter().filter(|c| c.status.writes()) {
         let repo_url = repo
             .cluster
             .sources
@@ -205,7 +224,7 @@ pub fn write(repo: &Repo, changes: &[RevisionChange]) -> Result<Vec<PathBuf>> {
 pub fn commit_message(bump: &Bump, changes: &[RevisionChange]) -> String {
     let envs: Vec<&str> = changes
         .iter()
-        .filter(|c| c.status == ChangeStatus::Updated)
+        .filter(|c| c.status.writes())
         .map(|c| c.environment.as_str())
         .collect();
     format!(
@@ -215,6 +234,268 @@ pub fn commit_message(bump: &Bump, changes: &[RevisionChange]) -> String {
         &bump.rev[..8.min(bump.rev.len())],
         envs.join(", ")
     )
+}
+
+/// Forward-only for branches. Every change that would move an exact-ref environment from
+/// one commit of the same ref to another is checked in the source's checkout: `rev` an
+/// ancestor of the pinned commit → `NotNewer` (kept); neither an ancestor of the other →
+/// `Diverged` (applied). Returns the warnings to show.
+async fn order_branches(
+    bump: &Bump,
+    changes: &mut [RevisionChange],
+    mut checkout: Option<&mut SourceCheckout>,
+) -> Result<Vec<String>> {
+    let short = |rev: &str| rev.get(..8).unwrap_or(rev).to_string();
+    let mut warnings = Vec::new();
+    let mut unchecked = 0;
+    for change in changes.iter_mut() {
+        let same_branch = change.tracks == change.new_ref
+            && change.old_ref.as_deref() == Some(change.new_ref.as_str());
+        let pinned = match &change.old_rev {
+            Some(pinned) if same_branch && change.status == ChangeStatus::Updated => pinned.clone(),
+            _ => continue,
+        };
+        if pinned.eq_ignore_ascii_case(&change.new_rev) {
+            continue;
+        }
+        let Some(checkout) = checkout.as_deref_mut() else {
+            unchecked += 1;
+            continue;
+        };
+        match checkout.order(&change.new_rev, &pinned).await? {
+            Order::Newer => {}
+            Order::Older => change.status = ChangeStatus::NotNewer,
+            Order::Unrelated => {
+                change.status = ChangeStatus::Diverged;
+                warnings.push(format!(
+                    "{}: {} is not a descendant of the pinned {} ({} was force-pushed?); applied as diverged",
+                    change.file,
+                    short(&change.new_rev),
+                    short(&pinned),
+                    change.new_ref
+                ));
+            }
+            Order::Unknown(reason) => warnings.push(format!(
+                "{}: could not check that {} is newer than the pinned {}: {reason}; applied",
+                change.file,
+                short(&change.new_rev),
+                short(&pinned)
+            )),
+        }
+    }
+    if unchecked > 0 {
+        warnings.push(format!(
+            "the order of {}'s commits could not be checked: no checkout of its repository (pass --source-dir, or run where {} holds one); {unchecked} branch environment(s) follow {} even if it is older than what they pin",
+            bump.source,
+            order::CHECKOUT_VARIABLES.join(" or "),
+            short(&bump.rev)
+        ));
+    }
+    Ok(warnings)
+}
+
+/// What `deploy --source/--ref/--rev` did to the repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub source: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub rev: String,
+    /// Environments tracking the source at the ref (0: nothing to do; see `tracked`).
+    pub matched: usize,
+    /// The refs environments track the source at (for a `matched` of 0: what would match).
+    pub tracked: Vec<String>,
+    pub changes: Vec<RevisionChange>,
+    /// The checkout of the source that branch ordering was checked in, if any.
+    pub source_checkout: Option<PathBuf>,
+    /// Also logged (once) as warnings: unchecked ordering, diverged branches.
+    pub warnings: Vec<String>,
+    /// The commit made with `--commit`.
+    pub commit: Option<String>,
+    pub pushed: bool,
+    /// Push attempts (more than one when another CI job pushed first).
+    pub push_attempts: u32,
+    /// Seconds from the first fetch until the push landed (0 without `--push`).
+    pub push_seconds: f64,
+}
+
+impl Applied {
+    pub fn updated_envs(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| c.status.writes())
+            .map(|c| c.environment.clone())
+            .collect()
+    }
+
+    /// The environments to deploy after this bump: those whose files were updated, and
+    /// those that pin their revisions (`revisions_from`).
+    pub fn affected_envs(&self, repo: &Repo) -> Vec<String> {
+        let updated = self.updated_envs();
+        repo.envs
+            .values()
+            .filter(|e| {
+                updated.contains(&e.name)
+                    || e.revisions_from
+                        .as_ref()
+                        .is_some_and(|f| updated.contains(f))
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// `no environment tracks S at R (S is tracked at: main, production); nothing to do`.
+    pub fn no_match_message(&self) -> String {
+        let tracked = if self.tracked.is_empty() {
+            format!("no environment tracks {} at any ref", self.source)
+        } else {
+            format!("{} is tracked at: {}", self.source, self.tracked.join(", "))
+        };
+        format!(
+            "no environment tracks {} at {} ({tracked}); nothing to do",
+            self.source, self.git_ref
+        )
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        self.changes
+            .iter()
+            .filter(|c| c.status.writes())
+            .map(|c| PathBuf::from(&c.file))
+            .collect()
+    }
+}
+
+/// How [`apply`] records and publishes a bump.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Commit the rewritten files.
+    pub commit: bool,
+    /// Push the commit (implies `commit`), re-applying on the remote's tip when it moved on.
+    pub push: bool,
+    /// How long to keep trying to push ([`Git::push_until`]).
+    pub push_timeout: Duration,
+    /// The source's checkout for branch ordering (`--source-dir`); without it the CI's
+    /// checkout is looked for ([`order::CHECKOUT_VARIABLES`]).
+    pub source_dir: Option<PathBuf>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            commit: false,
+            push: false,
+            push_timeout: Duration::from_secs(300),
+            source_dir: None,
+        }
+    }
+}
+
+/// The refs environments track `source` at, sorted.
+fn tracked_refs(repo: &Repo, source: &str) -> Vec<String> {
+    let mut refs: Vec<String> = repo
+        .envs
+        .values()
+        .filter(|e| e.revisions_from.is_none())
+        .filter_map(|e| e.branches.get(source).cloned())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// Plans, orders and writes `bump` on the repository as it is on disk now.
+async fn stage(repo: &Repo, bump: &Bump, checkout: Option<&mut SourceCheckout>) -> Result<Applied> {
+    let mut changes = plan(repo, bump);
+    let source_checkout = checkout.as_ref().map(|c| c.dir().to_path_buf());
+    let warnings = order_branches(bump, &mut changes, checkout).await?;
+    write(repo, &changes)?;
+    Ok(Applied {
+        source: bump.source.clone(),
+        git_ref: bump.git_ref.clone(),
+        rev: bump.rev.clone(),
+        matched: changes.len(),
+        tracked: tracked_refs(repo, &bump.source),
+        changes,
+        source_checkout,
+        warnings,
+        commit: None,
+        pushed: false,
+        push_attempts: 0,
+        push_seconds: 0.0,
+    })
+}
+
+fn push_error(error: PushError<Error>) -> Error {
+    match error {
+        PushError::NotClean(message) => Error::Invalid(message),
+        PushError::Apply(error) => error,
+        PushError::Git(error) => Error::Failed(error),
+        out_of_time @ PushError::OutOfTime { .. } => Error::failed(out_of_time),
+    }
+}
+
+/// Applies a CI bump to the repository at `root`: writes the revision files, and with
+/// `commit`/`push` commits and pushes them ([`Git::push_until`]: on the remote's newest tip,
+/// re-applied until it lands or the push timeout is spent). Returns the repository as it is
+/// afterwards.
+pub async fn apply(
+    root: &Path,
+    cluster: Option<&str>,
+    (source, git_ref, rev): (&str, &str, &str),
+    options: &ApplyOptions,
+) -> Result<(Repo, Applied)> {
+    let repo = Repo::open(root, cluster)?;
+    let bump = Bump::new(&repo, source, git_ref, rev)?;
+    let repo_url = repo
+        .cluster
+        .sources
+        .get(&bump.source)
+        .map(|s| s.repo.clone())
+        .unwrap_or_default();
+    let mut checkout = SourceCheckout::find(
+        options.source_dir.as_deref(),
+        |var| std::env::var(var).ok(),
+        &repo_url,
+        &bump.rev,
+    )
+    .await?;
+    let git = Git::new(root);
+    let applied = if options.push {
+        let (mut applied, pushed) = git
+            .push_until(PushBudget::new(options.push_timeout), async |_| {
+                // Everything is re-read: another writer may have changed any file.
+                let repo = Repo::open(root, cluster)?;
+                let bump = Bump::new(&repo, source, git_ref, rev)?;
+                let applied = stage(&repo, &bump, checkout.as_mut()).await?;
+                let files = applied.files();
+                let commit =
+                    (!files.is_empty()).then(|| (files, commit_message(&bump, &applied.changes)));
+                Ok(Staged {
+                    value: applied,
+                    commit,
+                })
+            })
+            .await
+            .map_err(push_error)?;
+        applied.commit = pushed.commit;
+        applied.pushed = pushed.pushed;
+        applied.push_attempts = pushed.attempts;
+        applied.push_seconds = (pushed.elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+        applied
+    } else {
+        let mut applied = stage(&repo, &bump, checkout.as_mut()).await?;
+        let files = applied.files();
+        if options.commit && !files.is_empty() {
+            let message = commit_message(&bump, &applied.changes);
+            applied.commit = Some(git.commit(&files, &message).await.map_err(Error::Failed)?);
+        }
+        applied
+    };
+    for warning in &applied.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok((Repo::open(root, cluster)?, applied))
 }
 
 #[cfg(test)]
@@ -238,129 +519,5 @@ mod tests {
         assert_eq!(tracks(dated, "v2026-11"), None);
         assert_eq!(short_ref("refs/heads/main"), "main");
         assert_eq!(short_ref("refs/tags/v1"), "v1");
-    }
-}
-
-/// How many times a rejected push is re-applied on the remote's new tip before giving up.
-const MAX_PUSH_ATTEMPTS: u32 = 5;
-
-/// What `deploy --source/--ref/--rev` did to the repository.
-#[derive(Debug, Clone, Serialize)]
-pub struct Applied {
-    pub source: String,
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    pub rev: String,
-    pub changes: Vec<RevisionChange>,
-    /// The commit made with `--commit`.
-    pub commit: Option<String>,
-    pub pushed: bool,
-    /// Push attempts (more than one when another CI job pushed first).
-    pub push_attempts: u32,
-}
-
-impl Applied {
-    pub fn updated_envs(&self) -> Vec<String> {
-        self.changes
-            .iter()
-            .filter(|c| c.status == ChangeStatus::Updated)
-            .map(|c| c.environment.clone())
-            .collect()
-    }
-
-    /// The environments to deploy after this bump: those whose files were updated, and
-    /// those that pin their revisions (`revisions_from`).
-    pub fn affected_envs(&self, repo: &Repo) -> Vec<String> {
-        let updated = self.updated_envs();
-        repo.envs
-            .values()
-            .filter(|e| {
-                updated.contains(&e.name)
-                    || e.revisions_from
-                        .as_ref()
-                        .is_some_and(|f| updated.contains(f))
-            })
-            .map(|e| e.name.clone())
-            .collect()
-    }
-}
-
-/// Applies a CI bump to the repository at `root`: writes the revision files, and with
-/// `commit`/`push` commits and pushes them, re-applying on the remote's tip when another
-/// writer pushed first. Returns the repository as it is afterwards.
-pub async fn apply(
-    root: &std::path::Path,
-    cluster: Option<&str>,
-    (source, git_ref, rev): (&str, &str, &str),
-    commit: bool,
-    push: bool,
-) -> Result<(Repo, Applied)> {
-    let mut repo = Repo::open(root, cluster)?;
-    let bump = Bump::new(&repo, source, git_ref, rev)?;
-    let git = crate::git::Git::new(root);
-    let upstream = if push {
-        let dirty = git.dirty().await?;
-        if !dirty.is_empty() {
-            return Err(Error::invalid(format!(
-                "--push needs a clean working tree (it may reset to the remote's tip); uncommitted: {}",
-                dirty.join(", ")
-            )));
-        }
-        if git.unpushed().await? > 0 {
-            return Err(Error::invalid(
-                "--push needs a branch without unpushed commits; push or drop them first",
-            ));
-        }
-        Some(git.upstream().await?)
-    } else {
-        None
-    };
-    let mut attempts = 0;
-    loop {
-        let changes = plan(&repo, &bump);
-        let written = write(&repo, &changes)?;
-        let mut applied = Applied {
-            source: bump.source.clone(),
-            git_ref: bump.git_ref.clone(),
-            rev: bump.rev.clone(),
-            changes,
-            commit: None,
-            pushed: false,
-            push_attempts: attempts,
-        };
-        if written.is_empty() || !commit {
-            return Ok((Repo::open(root, cluster)?, applied));
-        }
-        let files: Vec<PathBuf> = applied
-            .changes
-            .iter()
-            .filter(|c| c.status == ChangeStatus::Updated)
-            .map(|c| PathBuf::from(&c.file))
-            .collect();
-        applied.commit = Some(
-            git.commit(&files, &commit_message(&bump, &applied.changes))
-                .await?,
-        );
-        let Some((remote, branch)) = &upstream else {
-            return Ok((Repo::open(root, cluster)?, applied));
-        };
-        attempts += 1;
-        applied.push_attempts = attempts;
-        match git.push(remote, branch).await? {
-            crate::git::Pushed::Accepted => {
-                applied.pushed = true;
-                return Ok((Repo::open(root, cluster)?, applied));
-            }
-            crate::git::Pushed::Rejected if attempts < MAX_PUSH_ATTEMPTS => {
-                tracing::info!(attempts, "push rejected: re-applying on the remote's tip");
-                git.sync_to_remote(remote, branch).await?;
-                repo = Repo::open(root, cluster)?;
-            }
-            crate::git::Pushed::Rejected => {
-                return Err(Error::failed(format!(
-                    "git push to {remote}/{branch} was rejected {attempts} times; giving up"
-                )))
-            }
-        }
     }
 }
