@@ -927,9 +927,9 @@ fn a_client_region_without_an_ami_uses_bootstraps_copy() {
 fn job_templates_see_the_named_nodes() {
     let repo = support::ExampleRepo::new();
     repo.edit(
-        "jobs/web-ghc.json",
-        "\"Meta\": { \"source-rev\": \"[[ rev(vars.web_ghc_source) ]]\" }",
-        "\"Meta\": { \"source-rev\": \"[[ rev(vars.web_ghc_source) ]]\", \"loki\": \"[[ cluster.nodes.monitoring.private_ip ]]:3100\", \"core-2\": \"[[ cluster.nodes['core-2'].hostname ]] [[ cluster.nodes['core-2'].role ]]\", \"routing\": \"[[ cluster.nodes.routing.private_ip ]] [[ cluster.nodes.routing.instance_type ]]\" }",
+        "jobs/web-ghc.json.tmpl",
+        "\"Meta\": { \"source-rev\": \"{= rev(vars.web_ghc_source) =}\" }",
+        "\"Meta\": { \"source-rev\": \"{= rev(vars.web_ghc_source) =}\", \"loki\": \"{= cluster.nodes.monitoring.private_ip =}:3100\", \"core-2\": \"{= cluster.nodes['core-2'].hostname =} {= cluster.nodes['core-2'].role =}\", \"routing\": \"{= cluster.nodes.routing.private_ip =} {= cluster.nodes.routing.instance_type =}\" }",
     );
     let model = Repo::open(repo.path(), None).expect("loads");
     let renderer = opsctl::render::Renderer::new(&model);

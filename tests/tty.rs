@@ -68,7 +68,7 @@ fn a_single_rendered_job_on_stdout_is_the_api_json() {
     assert_eq!(job["Job"]["Namespace"], "staging");
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "# jobs/web-ghc.json → staging/web-ghc\n"
+        "# jobs/web-ghc.json.tmpl → staging/web-ghc\n"
     );
     // Several jobs: a stream of JSON documents, one per job.
     let output = repo.opsctl().args(["render", "staging"]).output().unwrap();
