@@ -7,6 +7,7 @@ mod cluster;
 mod environment;
 pub mod names;
 mod revision;
+pub mod show;
 pub mod source;
 mod validate;
 
