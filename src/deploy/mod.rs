@@ -22,6 +22,7 @@ pub use diff::format_diff;
 pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
 pub use preview::{planned_outcomes, PlanView};
 pub use report::{DeployReport, JobOutcome, JobStatus};
+pub use submit::SubmitError;
 
 use crate::nomad::NomadClient;
 
@@ -137,7 +138,7 @@ impl Deployer {
             Ok(submitted) => submitted,
             Err(reason) => {
                 line.fail(&format!("submit failed: {reason}"));
-                return outcome.failed(reason);
+                return outcome.failed(reason.to_string());
             }
         };
         let outcome = outcome.submitted(&submitted);
@@ -162,7 +163,7 @@ impl Deployer {
         outcome
     }
 
-    async fn ensure_namespace(&self, env: &EnvPlan) -> Result<(), String> {
+    async fn ensure_namespace(&self, env: &EnvPlan) -> Result<(), crate::nomad::NomadError> {
         if env.namespace_exists {
             return Ok(());
         }
@@ -177,8 +178,6 @@ impl Deployer {
                 .into(),
             ),
         };
-        self.bounded(self.client.upsert_namespace(&namespace))
-            .await
-            .map_err(|e| e.to_string())
+        self.bounded(self.client.upsert_namespace(&namespace)).await
     }
 }

@@ -7,6 +7,44 @@ use serde_json::Value;
 use super::{Deployer, EnvPlan, JobPlan};
 use crate::nomad::NomadError;
 
+/// Why a job could not be submitted; Nomad's own error is kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The plan carries no job specification.
+    #[error("no job specification to submit")]
+    NoSpec,
+    /// A check-and-set conflict happened again after a re-plan.
+    #[error(
+        "check-and-set failed again: the job keeps changing under opsctl \
+         (another deploy or operator?); nothing was overwritten ({})",
+        .0.body().trim()
+    )]
+    KeepsChanging(#[source] NomadError),
+    /// Transient failures went on for too long.
+    #[error("giving up after {attempts} attempts: {source}")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        source: NomadError,
+    },
+    /// Nomad refused the job.
+    #[error(transparent)]
+    Nomad(#[from] NomadError),
+    /// The re-plan after a failure failed.
+    #[error("re-planning: {0}")]
+    Replan(#[source] NomadError),
+    /// Reading the job back after the submit failed.
+    #[error("reading the job back: {0}")]
+    ReadBack(#[source] NomadError),
+    /// The job was gone right after the submit.
+    #[error("the job vanished right after it was submitted")]
+    Vanished,
+    /// The stored job has no numeric version.
+    #[error("Nomad's job has no numeric `Version`")]
+    NoVersion,
+}
+
 /// Transient failures (unreachable, 5xx) tolerated per job before giving up.
 const MAX_SUBMIT_ATTEMPTS: u32 = 6;
 
@@ -31,9 +69,13 @@ fn is_transient(error: &NomadError) -> bool {
 }
 
 impl Deployer {
-    pub(super) async fn submit(&self, env: &EnvPlan, job: &JobPlan) -> Result<Submitted, String> {
+    pub(super) async fn submit(
+        &self,
+        env: &EnvPlan,
+        job: &JobPlan,
+    ) -> Result<Submitted, SubmitError> {
         let Some(spec) = &job.spec else {
-            return Err("no job specification to submit".into());
+            return Err(SubmitError::NoSpec);
         };
         let mut index = job.job_modify_index;
         let mut replanned = false;
@@ -52,23 +94,22 @@ impl Deployer {
             };
             if is_cas_conflict(&error) {
                 if replanned {
-                    return Err(format!(
-                        "check-and-set failed again: the job keeps changing under opsctl \
-                         (another deploy or operator?); nothing was overwritten ({})",
-                        error.body().trim()
-                    ));
+                    return Err(SubmitError::KeepsChanging(error));
                 }
                 replanned = true;
                 tracing::warn!(job = %job.id, "job changed since it was planned; re-planning");
             } else if is_transient(&error) {
                 transient += 1;
                 if transient >= MAX_SUBMIT_ATTEMPTS {
-                    return Err(format!("giving up after {transient} attempts: {error}"));
+                    return Err(SubmitError::GaveUp {
+                        attempts: transient,
+                        source: error,
+                    });
                 }
                 tracing::info!(job = %job.id, %error, "submit failed; re-planning before a retry");
                 tokio::time::sleep(crate::nomad::retry::backoff(transient)).await;
             } else {
-                return Err(error.to_string());
+                return Err(SubmitError::Nomad(error));
             }
             match self.replan(spec).await? {
                 Replanned::AlreadyApplied => {
@@ -84,11 +125,11 @@ impl Deployer {
         }
     }
 
-    async fn replan(&self, spec: &Value) -> Result<Replanned, String> {
+    async fn replan(&self, spec: &Value) -> Result<Replanned, SubmitError> {
         let plan = self
             .bounded(self.client.plan(spec))
             .await
-            .map_err(|e| format!("re-planning: {e}"))?;
+            .map_err(SubmitError::Replan)?;
         Ok(match plan.diff.as_ref().map(|d| d.kind.as_str()) {
             Some("None") => Replanned::AlreadyApplied,
             _ => Replanned::Index(plan.job_modify_index),
@@ -100,16 +141,16 @@ impl Deployer {
         &self,
         env: &EnvPlan,
         job: &JobPlan,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SubmitError> {
         let stored = self
             .bounded(self.client.job(&env.namespace, &job.id))
             .await
-            .map_err(|e| format!("reading the job back: {e}"))?
-            .ok_or_else(|| "the job vanished right after it was submitted".to_string())?;
+            .map_err(SubmitError::ReadBack)?
+            .ok_or(SubmitError::Vanished)?;
         stored
             .get("Version")
             .and_then(Value::as_u64)
-            .ok_or_else(|| "Nomad's job has no numeric `Version`".to_string())
+            .ok_or(SubmitError::NoVersion)
     }
 }
 

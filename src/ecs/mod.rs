@@ -86,7 +86,7 @@ pub async fn deploy_env(
                 outcome.clone(),
             )
             .await;
-            result.unwrap_or_else(|reason| outcome.failed(reason))
+            result.unwrap_or_else(|reason| outcome.failed(reason.to_string()))
         });
     }
     Ok(futures::future::join_all(work).await)
@@ -103,24 +103,24 @@ async fn deploy_service(
     task: &Value,
     options: &EcsOptions,
     mut outcome: JobOutcome,
-) -> std::result::Result<JobOutcome, String> {
+) -> std::result::Result<JobOutcome, EcsError> {
     let described = client
         .describe_services()
         .cluster(cluster)
         .services(service)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "describing service {service} in cluster {cluster}: {}",
-                aws_error(&e)
-            )
-        })?;
+        .map_err(aws_error(format!(
+            "describing service {service} in cluster {cluster}"
+        )))?;
     let current = described
         .services()
         .iter()
         .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE"))
-        .ok_or_else(|| format!("service `{service}` does not exist in ECS cluster `{cluster}`"))?;
+        .ok_or_else(|| EcsError::NoService {
+            service: service.to_string(),
+            cluster: cluster.to_string(),
+        })?;
     let current_arn = current.task_definition().unwrap_or_default().to_string();
     outcome.version_before = revision_of(&current_arn);
     let fingerprint = task::fingerprint(task);
@@ -130,12 +130,9 @@ async fn deploy_service(
         .include(TaskDefinitionField::Tags)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "describing task definition {current_arn}: {}",
-                aws_error(&e)
-            )
-        })?;
+        .map_err(aws_error(format!(
+            "describing task definition {current_arn}"
+        )))?;
     let unchanged = running
         .tags()
         .iter()
@@ -168,7 +165,7 @@ async fn deploy_service(
         .force_new_deployment(options.force_new_deployment)
         .send()
         .await
-        .map_err(|e| format!("updating service {service}: {}", aws_error(&e)))?;
+        .map_err(aws_error(format!("updating service {service}")))?;
     let primary = updated
         .service()
         .map(|s| s.deployments())
@@ -201,7 +198,7 @@ async fn wait_for_rollout(
     target_arn: &str,
     timeout: Duration,
     mut outcome: JobOutcome,
-) -> std::result::Result<JobOutcome, String> {
+) -> std::result::Result<JobOutcome, EcsError> {
     let deadline = Instant::now() + timeout;
     loop {
         let described = client
@@ -210,7 +207,7 @@ async fn wait_for_rollout(
             .services(service)
             .send()
             .await
-            .map_err(|e| format!("describing service {service}: {}", aws_error(&e)))?;
+            .map_err(aws_error(format!("describing service {service}")))?;
         let primary = described.services().first().and_then(|s| {
             s.deployments()
                 .iter()
@@ -245,6 +242,37 @@ async fn wait_for_rollout(
     }
 }
 
-fn aws_error<E: std::error::Error + 'static>(error: &E) -> String {
-    crate::aws::error_text(error)
+/// Why deploying one ECS service failed; the AWS SDK's error is kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum EcsError {
+    /// An ECS request failed.
+    #[error("{doing}: {}", crate::aws::error_text(source.as_ref()))]
+    Aws {
+        /// What opsctl was doing, e.g. `updating service web`.
+        doing: String,
+        /// The SDK's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The service named by the environment is not in the cluster.
+    #[error("service `{service}` does not exist in ECS cluster `{cluster}`")]
+    NoService {
+        /// Service name.
+        service: String,
+        /// ECS cluster name.
+        cluster: String,
+    },
+    /// ECS answered a registration without the new revision's ARN.
+    #[error("ECS registered the task definition without returning its ARN")]
+    NoArn,
+}
+
+/// Wraps an SDK error with what opsctl was doing.
+fn aws_error<E: std::error::Error + Send + Sync + 'static>(
+    doing: impl Into<String>,
+) -> impl FnOnce(E) -> EcsError {
+    let doing = doing.into();
+    move |error| EcsError::Aws {
+        doing,
+        source: Box::new(error),
+    }
 }

@@ -81,7 +81,11 @@ fn container(spec: &Value) -> ContainerDefinition {
 }
 
 /// Registers `task` as a new revision tagged with its fingerprint; returns the revision's ARN.
-pub async fn register(client: &Client, task: &Value, fingerprint: &str) -> Result<String, String> {
+pub async fn register(
+    client: &Client,
+    task: &Value,
+    fingerprint: &str,
+) -> Result<String, super::EcsError> {
     let mut request = client
         .register_task_definition()
         .set_family(text(task, "family").map(str::to_string))
@@ -116,10 +120,10 @@ pub async fn register(client: &Client, task: &Value, fingerprint: &str) -> Resul
     let response = request
         .send()
         .await
-        .map_err(|e| format!("registering task definition: {}", super::aws_error(&e)))?;
+        .map_err(super::aws_error("registering task definition"))?;
     response
         .task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_string)
-        .ok_or_else(|| "ECS registered the task definition without returning its ARN".into())
+        .ok_or(super::EcsError::NoArn)
 }

@@ -72,7 +72,11 @@ fn file_row(repo: &Repo, env: &Environment) -> EnvRow {
 }
 
 /// Fills the Nomad side of `row`.
-async fn nomad_row(client: &NomadClient, row: &mut EnvRow, exists: bool) -> Result<(), String> {
+async fn nomad_row(
+    client: &NomadClient,
+    row: &mut EnvRow,
+    exists: bool,
+) -> Result<(), crate::nomad::NomadError> {
     row.namespace_exists = Some(exists);
     if !exists {
         row.jobs = Some(0);
@@ -80,10 +84,7 @@ async fn nomad_row(client: &NomadClient, row: &mut EnvRow, exists: bool) -> Resu
         row.jobs_failed = Some(0);
         return Ok(());
     }
-    let jobs = client
-        .jobs(&row.namespace)
-        .await
-        .map_err(|e| e.to_string())?;
+    let jobs = client.jobs(&row.namespace).await?;
     row.jobs = Some(jobs.len());
     row.jobs_running = Some(jobs.iter().filter(|j| j.status == "running").count());
     row.jobs_failed = Some(
@@ -106,7 +107,7 @@ pub async fn list(repo: &Repo, client: &NomadClient, expired: bool) -> ListRepor
                     continue;
                 }
                 if let Err(e) = nomad_row(client, row, exists).await {
-                    nomad_error.get_or_insert(e);
+                    nomad_error.get_or_insert_with(|| e.to_string());
                 }
                 if row.ad_hoc && !exists {
                     row.orphan = Some("ad hoc environment file without a Nomad namespace".into());
@@ -115,7 +116,7 @@ pub async fn list(repo: &Repo, client: &NomadClient, expired: bool) -> ListRepor
             for ns in namespaces.iter().filter(|n| is_orphan(repo, n)) {
                 let mut row = orphan_row(ns);
                 if let Err(e) = nomad_row(client, &mut row, true).await {
-                    nomad_error.get_or_insert(e);
+                    nomad_error.get_or_insert_with(|| e.to_string());
                 }
                 rows.push(row);
             }

@@ -84,6 +84,36 @@ impl NodeRun {
 
 type PhaseResult = Result<(), (&'static str, String)>;
 
+/// Why one step of a node's rebuild failed; the underlying error is kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The step's program could not be run.
+    #[error("{0}")]
+    Spawn(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The step's program ran and failed.
+    #[error("`{command}` failed ({status})")]
+    Exit {
+        /// The command line.
+        command: String,
+        /// How it ended.
+        status: String,
+    },
+    /// Nomad refused a drain or answered with an error while draining.
+    #[error(transparent)]
+    Nomad(#[from] crate::nomad::NomadError),
+    /// Allocations stayed on the node past the drain deadline.
+    #[error("{left} allocation(s) still on {node} after the drain deadline")]
+    DrainStuck {
+        /// Allocations still running.
+        left: usize,
+        /// The node's name.
+        node: String,
+    },
+    /// The node did not become healthy in time: the last reason given.
+    #[error("{0}")]
+    Unsettled(String),
+}
+
 impl Rollout<'_> {
     async fn ssh_alive(&self, node: &Node, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
@@ -105,34 +135,33 @@ impl Rollout<'_> {
         }
     }
 
-    async fn run_step(&self, step: &Step, run: &mut NodeRun) -> Result<(), String> {
+    async fn run_step(&self, step: &Step, run: &mut NodeRun) -> Result<(), StepError> {
         let mut process = Process::new(&step.argv[0], step.argv[0].clone()).args(&step.argv[1..]);
         for (k, v) in &step.env {
             process = process.env(k, v);
         }
-        let captured = process.capture().await.map_err(|e| e.to_string())?;
+        let captured = process
+            .capture()
+            .await
+            .map_err(|e| StepError::Spawn(e.into()))?;
         run.keep(&captured.stdout_text());
         run.keep(&captured.stderr_text());
         if captured.status.success() {
             Ok(())
         } else {
-            Err(format!(
-                "`{}` failed ({})",
-                step.argv.join(" "),
-                crate::process::describe_status(captured.status)
-            ))
+            Err(StepError::Exit {
+                command: step.argv.join(" "),
+                status: crate::process::describe_status(captured.status),
+            })
         }
     }
 
     /// Drains a Nomad client and waits until nothing of it runs there any more.
-    async fn drain(&self, node: &Node, nomad: &NomadClient, id: &str) -> Result<(), String> {
-        nomad
-            .drain_node(id, self.options.drain_deadline)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn drain(&self, node: &Node, nomad: &NomadClient, id: &str) -> Result<(), StepError> {
+        nomad.drain_node(id, self.options.drain_deadline).await?;
         let deadline = Instant::now() + self.options.drain_deadline + Duration::from_secs(30);
         loop {
-            let allocations = nomad.allocations("*").await.map_err(|e| e.to_string())?;
+            let allocations = nomad.allocations("*").await?;
             let left = allocations
                 .iter()
                 .filter(|a| {
@@ -143,10 +172,10 @@ impl Rollout<'_> {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "{left} allocation(s) still on {} after the drain deadline",
-                    node.name
-                ));
+                return Err(StepError::DrainStuck {
+                    left,
+                    node: node.name.clone(),
+                });
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -154,7 +183,7 @@ impl Rollout<'_> {
 
     /// Waits until `check` says the node is healthy (`None`) or `wait` runs out; the error is
     /// the last reason `check` gave.
-    async fn settle<F, Fut>(&self, wait: Duration, mut check: F) -> Result<(), String>
+    async fn settle<F, Fut>(&self, wait: Duration, mut check: F) -> Result<(), StepError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<String>>,
@@ -165,7 +194,7 @@ impl Rollout<'_> {
                 return Ok(());
             };
             if Instant::now() >= deadline {
-                return Err(reason);
+                return Err(StepError::Unsettled(reason));
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -178,7 +207,7 @@ impl Rollout<'_> {
             line.set("waiting for the Nomad server");
             self.settle(self.options.ssh_wait, || server_status(nomad, node))
                 .await
-                .map_err(|e| ("health", e))?;
+                .map_err(|e| ("health", e.to_string()))?;
         }
         if let Some(consul) = &self.options.consul {
             line.set("waiting for Consul checks");
@@ -189,7 +218,7 @@ impl Rollout<'_> {
                 }
             })
             .await
-            .map_err(|e| ("health", e))?;
+            .map_err(|e| ("health", e.to_string()))?;
         }
         Ok(())
     }
@@ -207,7 +236,7 @@ impl Rollout<'_> {
             line.set("draining");
             self.drain(node, nomad, id)
                 .await
-                .map_err(|e| ("drain", e))?;
+                .map_err(|e| ("drain", e.to_string()))?;
         }
         line.set("switching");
         let steps = self
@@ -215,7 +244,9 @@ impl Rollout<'_> {
             .steps(node, self.ssh)
             .map_err(|e| ("switch", e.to_string()))?;
         for step in &steps {
-            self.run_step(step, run).await.map_err(|e| ("switch", e))?;
+            self.run_step(step, run)
+                .await
+                .map_err(|e| ("switch", e.to_string()))?;
         }
         line.set("checking it is alive");
         if !self.ssh_alive(node, self.options.ssh_wait).await {
@@ -248,7 +279,7 @@ impl Rollout<'_> {
                 }
             })
             .await
-            .map_err(|e| ("eligible", e))?;
+            .map_err(|e| ("eligible", e.to_string()))?;
             nomad
                 .set_eligibility(id, true)
                 .await

@@ -167,18 +167,24 @@ pub fn known_azs(region: &str) -> Option<&'static [&'static str]> {
 impl AwsSettings {
     /// The availability zones opsctl spreads over in `region`: `[aws].azs`, else the
     /// known zones of the region; a region opsctl does not know must be listed.
-    pub fn azs_of(&self, region: &str) -> Result<Vec<String>, String> {
+    pub fn azs_of(&self, region: &str) -> Result<Vec<String>, UnknownAzs> {
         if let Some(azs) = self.azs.get(region) {
             return Ok(azs.clone());
         }
         known_azs(region)
             .map(|letters| letters.iter().map(|l| format!("{region}{l}")).collect())
-            .ok_or_else(|| {
-                format!(
-                    "opsctl does not know the availability zones of {region}: list them in [aws].azs (`aws ec2 describe-availability-zones --region {region}`)"
-                )
+            .ok_or_else(|| UnknownAzs {
+                region: region.to_string(),
             })
     }
+}
+
+/// A region whose availability zones opsctl does not know and `[aws].azs` does not list.
+#[derive(Debug, thiserror::Error)]
+#[error("opsctl does not know the availability zones of {region}: list them in [aws].azs (`aws ec2 describe-availability-zones --region {region}`)")]
+pub struct UnknownAzs {
+    /// The region.
+    pub region: String,
 }
 
 /// Where Terraform keeps its state.

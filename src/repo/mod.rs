@@ -7,6 +7,7 @@ mod cluster;
 mod environment;
 pub mod names;
 mod revision;
+pub mod show;
 pub mod source;
 mod validate;
 
@@ -18,7 +19,7 @@ use serde::de::DeserializeOwned;
 pub use crate::problem::{suggest, Problem, Problems};
 pub use cluster::{
     public_subnet_of, subnet_cidrs, NamedNode, NetworkSettings, NodeSettings, RoutingSettings,
-    RuleSettings, Volume, RULE_ROLES,
+    RuleSettings, UnknownAzs, Volume, RULE_ROLES,
 };
 pub use cluster::{
     AwsSettings, BackendKind, ClientGroup, Cluster, CoreSettings, MonitoringSettings,

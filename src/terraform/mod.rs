@@ -60,17 +60,27 @@ pub struct Document {
     root: Map<String, Value>,
 }
 
+/// Why bytes are not a Terraform JSON document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// Not JSON at all.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not an object (the kind it is).
+    #[error("expected a JSON object, got {0}")]
+    NotObject(&'static str),
+}
+
 impl Document {
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Parses a document produced elsewhere (an external provider); it must be a JSON object.
-    pub fn from_json(bytes: &[u8]) -> Result<Document, String> {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(root)) => Ok(Document { root }),
-            Ok(other) => Err(format!("expected a JSON object, got {}", json_kind(&other))),
-            Err(e) => Err(e.to_string()),
+    pub fn from_json(bytes: &[u8]) -> Result<Document, DocumentError> {
+        match serde_json::from_slice::<Value>(bytes)? {
+            Value::Object(root) => Ok(Document { root }),
+            other => Err(DocumentError::NotObject(json_kind(&other))),
         }
     }
 
@@ -266,6 +276,9 @@ mod tests {
         let text = String::from_utf8(a.to_bytes()).unwrap();
         assert!(text.find("\"a\"").unwrap() < text.find("\"z\"").unwrap());
         assert!(text.find("\"b\"").unwrap() < text.find("\"y\"").unwrap());
-        assert!(Document::from_json(b"[]").unwrap_err().contains("an array"));
+        assert!(Document::from_json(b"[]")
+            .unwrap_err()
+            .to_string()
+            .contains("an array"));
     }
 }

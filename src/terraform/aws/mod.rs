@@ -61,7 +61,9 @@ impl<'a> Cx<'a> {
         })?;
         let mut regions = Vec::new();
         for region in cluster.regions() {
-            let azs = aws.azs_of(&region).map_err(Error::invalid)?;
+            let azs = aws
+                .azs_of(&region)
+                .map_err(|e| Error::invalid(e.to_string()))?;
             if azs.len() < crate::repo::MIN_AZS {
                 let source = if aws.azs.contains_key(&region) {
                     "[aws].azs lists"
