@@ -372,8 +372,8 @@ fn a_stale_checkout_pushing_second_gets_another_port_block() {
         &["apply", "first", "--owner", "ana", "--push"],
     );
     assert_eq!(first["fields"]["port_base"], 1068);
-    // The stale checkout also sees 1068 free; its push is rejected, it applies again on
-    // the remote's tip and gets the next block.
+    // The stale checkout also sees 1068 free; --push prepares on the remote's newest tip
+    // (the revision flow's loop: fetch, reset, apply, push) and gets the next block.
     let plan = ok(
         &other,
         &sim,
@@ -385,7 +385,7 @@ fn a_stale_checkout_pushing_second_gets_another_port_block() {
         &sim,
         &["apply", "second", "--owner", "bob", "--push"],
     );
-    assert_eq!(second["push_attempts"], 2, "{second:#}");
+    assert_eq!(second["push_attempts"], 1, "{second:#}");
     assert_eq!(second["fields"]["port_base"], 1079);
     assert_eq!(second["git"]["pushed"], true);
     let remote = git(
@@ -397,6 +397,20 @@ fn a_stale_checkout_pushing_second_gets_another_port_block() {
     validate(&repo.work());
     let running = sim.job("second", "marlowe-run");
     assert!(running.is_some());
+
+    // A destroy from a checkout that is behind again lands on the remote's newest tip: the
+    // removal is made there and nothing pushed meanwhile is lost.
+    ok(
+        &other,
+        &sim,
+        &["apply", "third", "--owner", "bob", "--push"],
+    );
+    let destroyed = ok(&repo.work(), &sim, &["destroy", "first", "--push"]);
+    assert_eq!(destroyed["git"]["pushed"], true, "{destroyed:#}");
+    let remote_files = git(&repo.bare(), &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!remote_files.contains("envs/first.toml"), "{remote_files}");
+    assert!(remote_files.contains("envs/second.toml"), "{remote_files}");
+    assert!(remote_files.contains("envs/third.toml"), "{remote_files}");
 }
 
 #[test]

@@ -75,6 +75,9 @@ struct GitArgs {
     /// Push the commit (implies --commit); a rejected push is re-applied on the remote's tip
     #[arg(long)]
     push: bool,
+    /// How long --push keeps re-applying on the remote's new tip
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = humantime::parse_duration)]
+    push_timeout: std::time::Duration,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -157,6 +160,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 follow: a.follow,
                 commit: a.git.commit || a.git.push,
                 push: a.git.push,
+                push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
             };
             let plan = env::prepare(&root, cluster, &req, &client).await?;
@@ -198,6 +202,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 force: a.force,
                 commit: a.git.commit || a.git.push,
                 push: a.git.push,
+                push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
             };
             let consul = consul(&repo)?;
@@ -220,6 +225,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 orphans: a.orphans,
                 commit: a.git.commit || a.git.push,
                 push: a.git.push,
+                push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
             };
             let consul = consul(&repo)?;

@@ -18,9 +18,6 @@ use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
 use crate::repo::{Environment, Repo, Revision, Target};
 
-/// How many times a rejected push is applied again on the remote's new tip.
-const MAX_PUSH_ATTEMPTS: u32 = 5;
-
 #[derive(Debug, Clone)]
 pub struct ApplyRequest {
     /// Requested name; `None`: the current git branch.
@@ -34,6 +31,8 @@ pub struct ApplyRequest {
     pub follow: bool,
     pub commit: bool,
     pub push: bool,
+    /// How long `--push` keeps re-applying on the remote's new tip ([`crate::git::Git::push_until`]).
+    pub push_timeout: Duration,
     pub timeout: Duration,
 }
 
@@ -433,6 +432,16 @@ fn check_namespace(ns: &Namespace, name: &str, owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// The commit message of an apply.
+fn commit_message(plan: &ApplyPlan) -> String {
+    format!(
+        "env apply {}: {} until {}",
+        plan.name.name,
+        if plan.new { "created" } else { "renewed" },
+        plan.fields.expires
+    )
+}
+
 /// Writes the files (a new environment file exclusively), checks the repository with them,
 /// records them in git, then creates or renews the namespace and deploys every job.
 pub async fn apply(
@@ -440,41 +449,42 @@ pub async fn apply(
     cluster: Option<&str>,
     req: &ApplyRequest,
     client: &NomadClient,
-    mut plan: ApplyPlan,
+    plan: ApplyPlan,
     progress: Progress,
 ) -> Result<ApplyReport> {
-    if req.push {
+    let (plan, written, git, attempts) = if req.push {
         steps::check_pushable(root).await?;
-    }
-    let mut attempts = 0;
-    let (written, git) = loop {
+        // The same loop as the CI revision flow: on the remote's newest tip, prepared again
+        // from the files there (the name or the port block may have been taken meanwhile),
+        // until it lands or the push timeout is spent.
+        let ((plan, written), pushed) = crate::git::Git::new(root)
+            .push_until(crate::git::PushBudget::new(req.push_timeout), async |_| {
+                let plan = prepare(root, cluster, req, client).await?;
+                let written = write_files(root, cluster, &plan)?;
+                let commit = (!written.is_empty()).then(|| {
+                    (
+                        written.iter().map(PathBuf::from).collect(),
+                        commit_message(&plan),
+                    )
+                });
+                Ok(crate::git::Staged {
+                    value: (plan, written),
+                    commit,
+                })
+            })
+            .await
+            .map_err(crate::revisions::push_error)?;
+        let recorded = steps::Recorded::of_push(&pushed);
+        (plan, written, recorded, pushed.attempts)
+    } else {
         let written = write_files(root, cluster, &plan)?;
-        if !req.commit || written.is_empty() {
-            break (written, None);
-        }
-        attempts += u32::from(req.push);
-        let message = format!(
-            "env apply {}: {} until {}",
-            plan.name.name,
-            if plan.new { "created" } else { "renewed" },
-            plan.fields.expires
-        );
-        let paths: Vec<PathBuf> = written.iter().map(PathBuf::from).collect();
-        let recorded = steps::record_in_git(root, &paths, &message, req.push).await?;
-        if !recorded.rejected {
-            break (written, Some(recorded));
-        }
-        if attempts >= MAX_PUSH_ATTEMPTS {
-            return Err(Error::failed(format!(
-                "git push was rejected {attempts} times; the files are not recorded and nothing was created in Nomad"
-            )));
-        }
-        tracing::info!(
-            attempts,
-            "push rejected: applying again on the remote's tip"
-        );
-        // Someone else pushed first: their files decide (the name may be taken now).
-        plan = prepare(root, cluster, req, client).await?;
+        let recorded = if req.commit && !written.is_empty() {
+            let paths: Vec<PathBuf> = written.iter().map(PathBuf::from).collect();
+            Some(steps::commit_in_git(root, &paths, &commit_message(&plan)).await?)
+        } else {
+            None
+        };
+        (plan, written, recorded, 0)
     };
     let mut namespace_written = false;
     if plan.namespace_changes {

@@ -23,6 +23,8 @@ pub struct DestroyRequest {
     pub force: bool,
     pub commit: bool,
     pub push: bool,
+    /// How long `--push` keeps re-applying on the remote's new tip.
+    pub push_timeout: Duration,
     /// Bound on the wait for allocations to stop.
     pub timeout: Duration,
 }
@@ -181,27 +183,43 @@ pub async fn destroy(
         report.namespace_deleted = true;
     }
 
-    let mut removed = Vec::new();
-    if let Some(env) = env {
-        if files::remove(&root.join(&env.file))? {
-            removed.push(env.file.clone());
+    let env_file = env.map(|e| e.file.clone());
+    let remove = || -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        if let Some(file) = &env_file {
+            if files::remove(&root.join(file))? {
+                removed.push(file.clone());
+            }
         }
-    }
-    if files::remove(&rev_dir)? {
-        removed.push(format!("revisions/{}", req.name));
-    }
-    report.removed_files = removed;
-    if req.commit && !report.removed_files.is_empty() {
-        let paths: Vec<PathBuf> = report.removed_files.iter().map(PathBuf::from).collect();
-        let message = format!("env destroy {}", req.name);
-        let recorded = steps::record_in_git(root, &paths, &message, req.push).await?;
-        if recorded.rejected {
-            report.left.push(
-                "git: the push was rejected and the tree synced to the remote; run env destroy again to record the removal"
-                    .into(),
-            );
+        if files::remove(&rev_dir)? {
+            removed.push(format!("revisions/{}", req.name));
         }
-        report.git = Some(recorded);
+        Ok(removed)
+    };
+    let message = format!("env destroy {}", req.name);
+    if req.commit && req.push {
+        // The files are removed on the remote's newest tip, again after each lost race, until
+        // the removal lands or the push timeout is spent (the CI revision flow's loop).
+        let (removed, pushed) = crate::git::Git::new(root)
+            .push_until(crate::git::PushBudget::new(req.push_timeout), async |_| {
+                let removed = remove()?;
+                let commit = (!removed.is_empty())
+                    .then(|| (removed.iter().map(PathBuf::from).collect(), message.clone()));
+                Ok(crate::git::Staged {
+                    value: removed,
+                    commit,
+                })
+            })
+            .await
+            .map_err(crate::revisions::push_error)?;
+        report.removed_files = removed;
+        report.git = steps::Recorded::of_push(&pushed);
+    } else {
+        report.removed_files = remove()?;
+        if req.commit && !report.removed_files.is_empty() {
+            let paths: Vec<PathBuf> = report.removed_files.iter().map(PathBuf::from).collect();
+            report.git = Some(steps::commit_in_git(root, &paths, &message).await?);
+        }
     }
     let left = verify(root, &report, client, consul).await;
     report.left.extend(left);

@@ -15,6 +15,8 @@ pub struct GcRequest {
     pub orphans: bool,
     pub commit: bool,
     pub push: bool,
+    /// How long each `--push` keeps re-applying on the remote's new tip.
+    pub push_timeout: std::time::Duration,
     pub timeout: std::time::Duration,
 }
 
@@ -107,6 +109,7 @@ pub async fn gc(
             force: false,
             commit: req.commit,
             push: req.push,
+            push_timeout: req.push_timeout,
             timeout: req.timeout,
         };
         match destroy(root, cluster, &request, client, consul).await {

@@ -40,36 +40,26 @@ pub async fn deploy_env(
 pub struct Recorded {
     pub commit: Option<String>,
     pub pushed: bool,
-    /// The remote moved on: the caller syncs to its tip and applies again.
-    #[serde(skip)]
-    pub rejected: bool,
 }
 
-/// Commits `files` (paths relative to `root`; removed files are recorded as removals) and
-/// with `push` pushes to the branch's upstream. The one call into the git helpers.
-pub async fn record_in_git(
-    root: &Path,
-    files: &[PathBuf],
-    message: &str,
-    push: bool,
-) -> Result<Recorded> {
-    let git = crate::git::Git::new(root);
-    let commit = git.commit(files, message).await?;
-    let mut recorded = Recorded {
-        commit: Some(commit),
-        ..Recorded::default()
-    };
-    if push {
-        let (remote, branch) = git.upstream().await?;
-        match git.push(&remote, &branch).await? {
-            crate::git::Pushed::Accepted => recorded.pushed = true,
-            crate::git::Pushed::Rejected => {
-                git.sync_to_remote(&remote, &branch).await?;
-                recorded.rejected = true;
-            }
-        }
+impl Recorded {
+    /// The record of a [`crate::git::Git::push_until`] that committed something.
+    pub fn of_push(outcome: &crate::git::PushOutcome) -> Option<Self> {
+        outcome.commit.clone().map(|commit| Recorded {
+            commit: Some(commit),
+            pushed: outcome.pushed,
+        })
     }
-    Ok(recorded)
+}
+
+/// Commits `files` (paths relative to `root`; removed files are recorded as removals) without
+/// pushing (`--push` goes through [`crate::git::Git::push_until`]).
+pub async fn commit_in_git(root: &Path, files: &[PathBuf], message: &str) -> Result<Recorded> {
+    let commit = crate::git::Git::new(root).commit(files, message).await?;
+    Ok(Recorded {
+        commit: Some(commit),
+        pushed: false,
+    })
 }
 
 /// Refuses `--push` from a tree whose sync to the remote could lose someone's work.

@@ -426,7 +426,8 @@ async fn stage(repo: &Repo, bump: &Bump, checkout: Option<&mut SourceCheckout>) 
     })
 }
 
-fn push_error(error: PushError<Error>) -> Error {
+/// The error of a failed [`Git::push_until`] as the tool's error (shared with `env --push`).
+pub(crate) fn push_error(error: PushError<Error>) -> Error {
     match error {
         PushError::NotClean(message) => Error::Invalid(message),
         PushError::Apply(error) => error,
