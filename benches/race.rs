@@ -65,35 +65,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(100);
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("ops.git");
-    let seed = dir.path().join("seed");
-    git(
-        dir.path(),
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "-b",
-            "main",
-            bare.to_str().unwrap(),
-        ],
-    );
-    git(
-        dir.path(),
-        &[
-            "clone",
-            "--quiet",
-            bare.to_str().unwrap(),
-            seed.to_str().unwrap(),
-        ],
-    );
-    for folder in ["clusters", "jobs", "revisions"] {
-        support::copy_tree(&support::project_root().join(folder), &seed.join(folder));
-    }
-    git(&seed, &["checkout", "--quiet", "-b", "main"]);
-    git(&seed, &["add", "."]);
-    git(&seed, &["commit", "--quiet", "-m", "seed"]);
-    git(&seed, &["push", "--quiet", "-u", "origin", "main"]);
+    let bare = support::example_remote(dir.path(), "seed", "main", git);
     let clones: Vec<_> = (0..racers)
         .map(|i| {
             let path = dir.path().join(format!("ci-{i}"));

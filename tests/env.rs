@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nomad_sim::{Sim, SimConfig};
 use serde_json::Value;
-use support::{copy_tree, opsctl, project_root, require_tool, ExampleRepo};
+use support::{opsctl, require_tool, ExampleRepo};
 
 const STAGING_JOBS: [&str; 4] = [
     "marlowe-playground",
@@ -91,35 +91,7 @@ impl GitRepo {
     fn new(branch: &str) -> Self {
         require_tool("git", "apt-get install git");
         let dir = tempfile::tempdir().unwrap();
-        let bare = dir.path().join("ops.git");
-        git(
-            dir.path(),
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "-b",
-                "main",
-                bare.to_str().unwrap(),
-            ],
-        );
-        let work = dir.path().join("work");
-        git(
-            dir.path(),
-            &[
-                "clone",
-                "--quiet",
-                bare.to_str().unwrap(),
-                work.to_str().unwrap(),
-            ],
-        );
-        for folder in ["clusters", "jobs", "revisions"] {
-            copy_tree(&project_root().join(folder), &work.join(folder));
-        }
-        git(&work, &["checkout", "--quiet", "-b", branch]);
-        git(&work, &["add", "."]);
-        git(&work, &["commit", "--quiet", "-m", "seed"]);
-        git(&work, &["push", "--quiet", "-u", "origin", branch]);
+        support::example_remote(dir.path(), "work", branch, git);
         GitRepo { dir }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nomad_sim::{Sim, SimConfig};
 use serde_json::Value;
-use support::{copy_tree, opsctl, project_root, require_tool};
+use support::{opsctl, require_tool};
 
 const REV_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const REV_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -49,35 +49,7 @@ impl Remote {
     fn new() -> Self {
         require_tool("git", "apt-get install git");
         let dir = tempfile::tempdir().unwrap();
-        let bare = dir.path().join("ops.git");
-        let seed = dir.path().join("seed");
-        git(
-            dir.path(),
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "-b",
-                "main",
-                bare.to_str().unwrap(),
-            ],
-        );
-        git(
-            dir.path(),
-            &[
-                "clone",
-                "--quiet",
-                bare.to_str().unwrap(),
-                seed.to_str().unwrap(),
-            ],
-        );
-        for folder in ["clusters", "jobs", "revisions"] {
-            copy_tree(&project_root().join(folder), &seed.join(folder));
-        }
-        git(&seed, &["checkout", "--quiet", "-b", "main"]);
-        git(&seed, &["add", "."]);
-        git(&seed, &["commit", "--quiet", "-m", "seed"]);
-        git(&seed, &["push", "--quiet", "-u", "origin", "main"]);
+        support::example_remote(dir.path(), "seed", "main", git);
         Remote { dir }
     }
 

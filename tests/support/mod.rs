@@ -13,6 +13,30 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// Makes a bare remote `dir/ops.git` whose `branch` holds the worked example: cloned into
+/// `dir/<work>`, the example copied in, committed and pushed (the clone is left tracking
+/// `branch`). `git` runs git in a folder with the caller's identity. Returns the remote.
+pub fn example_remote(
+    dir: &Path,
+    work: &str,
+    branch: &str,
+    git: impl Fn(&Path, &[&str]) -> String,
+) -> PathBuf {
+    let bare = dir.join("ops.git");
+    let work = dir.join(work);
+    let (bare_arg, work_arg) = (bare.to_str().unwrap(), work.to_str().unwrap());
+    git(dir, &["init", "--quiet", "--bare", "-b", "main", bare_arg]);
+    git(dir, &["clone", "--quiet", bare_arg, work_arg]);
+    for folder in ["clusters", "jobs", "revisions"] {
+        copy_tree(&project_root().join(folder), &work.join(folder));
+    }
+    git(&work, &["checkout", "--quiet", "-b", branch]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "--quiet", "-m", "seed"]);
+    git(&work, &["push", "--quiet", "-u", "origin", branch]);
+    bare
+}
+
 /// The project root (holds the worked example).
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
