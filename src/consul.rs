@@ -74,17 +74,39 @@ impl ConsulClient {
         &self.base
     }
 
-    /// The node's health checks; an empty list means Consul does not know the node.
-    pub async fn node_health(&self, node: &str) -> Result<Vec<Check>> {
-        let url = format!("{}/v1/health/node/{node}", self.base);
-        let mut request = self.http.get(&url);
+    /// Sends `GET <base><path>` with the token, if any.
+    async fn get(&self, path: &str) -> Result<reqwest::Response> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.header("X-Consul-Token", token);
         }
-        let response = request
+        request
             .send()
             .await
-            .map_err(|e| Error::failed(format!("Consul at {}: {e}", self.base)))?;
+            .map_err(|e| Error::failed(format!("Consul at {}: {e}", self.base)))
+    }
+
+    /// Every service of the catalog with its tags (`/v1/catalog/services`).
+    pub async fn services(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let response = self.get("/v1/catalog/services").await?;
+        if !response.status().is_success() {
+            return Err(Error::failed(format!(
+                "Consul at {} answered {} for the service catalog",
+                self.base,
+                response.status()
+            )));
+        }
+        response.json().await.map_err(|e| {
+            Error::failed(format!(
+                "Consul at {}: unreadable service catalog: {e}",
+                self.base
+            ))
+        })
+    }
+
+    /// The node's health checks; an empty list means Consul does not know the node.
+    pub async fn node_health(&self, node: &str) -> Result<Vec<Check>> {
+        let response = self.get(&format!("/v1/health/node/{node}")).await?;
         let status = response.status();
         if status.as_u16() == 403 {
             return Err(Error::failed(format!(
@@ -118,32 +140,4 @@ pub fn unhealthy(node: &str, checks: &[Check]) -> Option<String> {
         .map(|c| format!("{} is {}", c.name, c.status))
         .collect();
     (!failing.is_empty()).then(|| format!("Consul on {node}: {}", failing.join(", ")))
-}
-
-impl ConsulClient {
-    /// Every service of the catalog with its tags (`/v1/catalog/services`).
-    pub async fn services(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-        let url = format!("{}/v1/catalog/services", self.base);
-        let mut request = self.http.get(&url);
-        if let Some(token) = &self.token {
-            request = request.header("X-Consul-Token", token);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::failed(format!("Consul at {}: {e}", self.base)))?;
-        if !response.status().is_success() {
-            return Err(Error::failed(format!(
-                "Consul at {} answered {} for the service catalog",
-                self.base,
-                response.status()
-            )));
-        }
-        response.json().await.map_err(|e| {
-            Error::failed(format!(
-                "Consul at {}: unreadable service catalog: {e}",
-                self.base
-            ))
-        })
-    }
 }

@@ -51,6 +51,33 @@ pub struct JobPlan {
     pub next_launch: Option<String>,
 }
 
+impl JobPlan {
+    /// A job decided without asking Nomad's planner (new, or pruned): no diff, no updates.
+    fn unplanned(
+        name: String,
+        id: String,
+        kind: String,
+        action: Action,
+        spec: Option<Value>,
+        job_modify_index: u64,
+    ) -> Self {
+        JobPlan {
+            name,
+            id,
+            kind,
+            action,
+            spec,
+            job_modify_index,
+            version_before: None,
+            diff: None,
+            updates: BTreeMap::new(),
+            warnings: String::new(),
+            placement_failures: BTreeMap::new(),
+            next_launch: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvPlan {
     pub environment: String,
@@ -158,19 +185,15 @@ pub async fn plan_environments(
             jobs.push(job?);
         }
         if deployer.options.prune {
-            jobs.extend(prunable(&running, &env.name, &wanted).map(|stub| JobPlan {
-                name: String::new(),
-                id: stub.id.clone(),
-                kind: stub.kind.clone(),
-                action: Action::Stop,
-                spec: None,
-                job_modify_index: stub.job_modify_index,
-                version_before: None,
-                diff: None,
-                updates: BTreeMap::new(),
-                warnings: String::new(),
-                placement_failures: BTreeMap::new(),
-                next_launch: None,
+            jobs.extend(prunable(&running, &env.name, &wanted).map(|stub| {
+                JobPlan::unplanned(
+                    String::new(),
+                    stub.id.clone(),
+                    stub.kind.clone(),
+                    Action::Stop,
+                    None,
+                    stub.job_modify_index,
+                )
             }));
         }
         let versions = futures::future::join_all(jobs.iter().map(|job| {
@@ -255,20 +278,14 @@ async fn plan_job(deployer: &Deployer, env: &str, candidate: Candidate) -> Resul
 }
 
 fn new_job(candidate: Candidate) -> JobPlan {
-    JobPlan {
-        name: candidate.name,
-        id: candidate.id,
-        kind: candidate.kind,
-        action: Action::New,
-        spec: Some(candidate.spec),
-        job_modify_index: 0,
-        version_before: None,
-        diff: None,
-        updates: BTreeMap::new(),
-        warnings: String::new(),
-        placement_failures: BTreeMap::new(),
-        next_launch: None,
-    }
+    JobPlan::unplanned(
+        candidate.name,
+        candidate.id,
+        candidate.kind,
+        Action::New,
+        Some(candidate.spec),
+        0,
+    )
 }
 
 /// Jobs opsctl submitted for `env` (by their meta mark) that the environment no longer has.
