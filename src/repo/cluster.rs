@@ -4,23 +4,39 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// A parsed `clusters/<cluster>/cluster.toml`: the cluster's AWS shape, its Nomad, and the
+/// variants and sources its environments are made of. Parsing checks only types and unknown
+/// keys; the rules (names, sizes, references) are checked when the repository is opened.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Cluster {
+    /// The cluster's name (`name`): a DNS label equal to its folder `clusters/<name>/`; it
+    /// names and tags (`Cluster`) the AWS resources and prefixes the state and secrets keys.
     pub name: String,
+    /// The cluster's DNS domain (`domain`): node records (`core-N.`, `nomad.`, `*.` …) live under
+    /// it, and it is the `{domain}` of job hostnames unless an environment sets its own.
     pub domain: String,
     /// `aws` is built in; any other name runs `opsctl-provider-<name>` from PATH.
     #[serde(default = "default_provider")]
     pub provider: String,
+    /// `[aws]`: account, region and images of the built-in `aws` provider; required when
+    /// `provider = "aws"`, `None` for a cluster without AWS (local state backend).
     #[serde(default)]
     pub aws: Option<AwsSettings>,
+    /// `[core]`: the Consul/Vault/Nomad servers.
     pub core: CoreSettings,
+    /// `[monitoring]`: the monitoring node; `None` keeps the node, as a `t3a.large`
+    /// (`DEFAULT_MONITORING_TYPE`).
     #[serde(default)]
     pub monitoring: Option<MonitoringSettings>,
+    /// `[[clients]]`: the Nomad client autoscaling groups, in file order.
     #[serde(default)]
     pub clients: Vec<ClientGroup>,
+    /// `[nomad]`: how opsctl reaches the cluster's Nomad API.
     pub nomad: NomadSettings,
+    /// `[variants.<name>]`: the kinds of environment the cluster runs, by name.
     #[serde(default)]
     pub variants: BTreeMap<String, Variant>,
+    /// `[sources.<name>]`: the Git repositories whose commits environments pin, by name.
     #[serde(default)]
     pub sources: BTreeMap<String, Source>,
     /// How `opsctl terraform` runs: binary, state backend, locking.
@@ -63,6 +79,7 @@ pub struct Cluster {
     // --- end of job templates ---
 }
 
+/// `[ssh]`: how `opsctl ssh` and `opsctl rebuild` log in to nodes; every key is optional.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct SshSettings {
     /// Remote user (default `root`).
@@ -80,6 +97,7 @@ pub struct SshSettings {
     pub nomad_data_dir: Option<String>,
 }
 
+/// `[rebuild].strategy`: how `opsctl rebuild` changes a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RebuildStrategy {
@@ -89,8 +107,12 @@ pub enum RebuildStrategy {
     Command,
 }
 
+/// `[rebuild]`: how `opsctl rebuild` rolls a configuration out node by node; `None` in
+/// [`Cluster::rebuild`] means the cluster has no rebuild configured.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RebuildSettings {
+    /// `nixos` or `command`; the keys documented as "nixos:" or "command:" belong to that
+    /// strategy only (`validate` reports the other strategy's keys).
     pub strategy: RebuildStrategy,
     /// nixos: the flake holding `nixosConfigurations.<node name>` (default `.`).
     #[serde(default)]
@@ -120,12 +142,22 @@ fn default_provider() -> String {
     "aws".to_string()
 }
 
+/// `[aws]`: the AWS account side of the cluster (built-in `aws` provider).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AwsSettings {
+    /// The core region: the core, monitoring and routing nodes, the KMS key and the state bucket
+    /// live here; the first of [`Cluster::regions`].
     pub region: String,
+    /// ARN of the cluster's KMS key (in the core region); it encrypts state, secrets and the
+    /// core region's root volumes. `None`: `opsctl bootstrap` finds or creates the key by its
+    /// alias `alias/opsctl-<cluster>` (`--write` records the ARN here); `certs` needs it set.
     #[serde(default)]
     pub kms_key: Option<String>,
+    /// S3 bucket for Terraform state (`opsctl/<cluster>/<workspace>/terraform.tfstate`) and the
+    /// cluster's secrets (`opsctl/<cluster>/secrets/`); not created by `opsctl terraform`.
     pub state_bucket: String,
+    /// Public Route53 zone holding the node and wildcard records; `None`: the zone named after
+    /// the cluster's `domain`.
     #[serde(default)]
     pub hosted_zone: Option<String>,
     /// AMI id per region.
@@ -226,24 +258,34 @@ impl Cluster {
     }
 }
 
+/// `[core]`: the Consul, Vault and Nomad servers `core-1` … `core-<count>`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct CoreSettings {
+    /// Number of servers: 3 or 5, for a Raft quorum (`validate` refuses others).
     pub count: u32,
+    /// EC2 instance type of every server unless `[nodes.core-N].instance_type` overrides it.
     pub instance_type: String,
 }
 
+/// `[monitoring]`: the monitoring node (Prometheus, Grafana, Loki).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct MonitoringSettings {
+    /// EC2 instance type of the monitoring node (`[nodes.monitoring].instance_type` overrides it).
     pub instance_type: String,
 }
 
 /// A Nomad client autoscaling group.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ClientGroup {
+    /// AWS region of the group; its instances' `NomadDatacenter` tag is this region.
     pub region: String,
+    /// EC2 instance type of the group's launch template.
     pub instance_type: String,
+    /// Desired capacity of the autoscaling group; `min <= desired <= max`.
     pub desired: u32,
+    /// Minimum size of the autoscaling group.
     pub min: u32,
+    /// Maximum size of the autoscaling group.
     pub max: u32,
     /// Nomad node class, for jobs that constrain on it.
     #[serde(default)]
@@ -263,10 +305,13 @@ pub struct ClientGroup {
     /// Root volume (default 100 GiB gp3, as bitte's 100 GiB).
     #[serde(default)]
     pub volume_size: Option<u32>,
+    /// EBS type of the root volume (default `gp3`).
     #[serde(default)]
     pub volume_type: Option<String>,
+    /// Provisioned IOPS of the root volume (gp3, io1, io2); `None`: the type's default.
     #[serde(default)]
     pub volume_iops: Option<u32>,
+    /// Throughput of the root volume, MiB/s (gp3); `None`: the type's default.
     #[serde(default)]
     pub volume_throughput: Option<u32>,
     /// Default true.
@@ -293,17 +338,27 @@ impl ClientGroup {
     }
 }
 
+/// `[nomad]`: the cluster's Nomad API; `NOMAD_*` environment variables override it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct NomadSettings {
+    /// Base URL of the Nomad HTTP API, `http://` or `https://` (`NOMAD_ADDR` overrides).
     pub address: String,
+    /// Nomad datacenters of the cluster (at least one); job templates see them as
+    /// `cluster.datacenters`.
     pub datacenters: Vec<String>,
+    /// Nomad region sent with every request (`NOMAD_REGION` overrides); `None`: the agent's own
+    /// region. Templates see it as `cluster.nomad_region`.
     #[serde(default)]
     pub region: Option<String>,
 }
 
+/// `[variants.<name>]`: a kind of environment: the jobs it runs and the sources it pins.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Variant {
+    /// Names of the jobs every environment of the variant runs: `jobs/<job>.json` or
+    /// `jobs/<job>.json.tmpl` must exist.
     pub jobs: Vec<String>,
+    /// Names of the `[sources]` each environment of the variant pins a revision of.
     pub sources: Vec<String>,
     /// Ports each environment of this variant reserves (port_base .. port_base + port_block).
     #[serde(default = "default_port_block")]
@@ -323,9 +378,13 @@ fn default_port_block() -> u32 {
     11
 }
 
+/// `[sources.<name>]`: a Git repository whose commits environments pin.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Source {
+    /// URL of the Git repository; recorded in every revision file of the source and used to
+    /// find a checkout of the pinned commit.
     pub repo: String,
+    /// Free text for readers of the file; opsctl does not use it.
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -363,6 +422,7 @@ pub struct NodeSettings {
     /// Fixed private IP; the node goes into the public subnet holding it.
     #[serde(default)]
     pub private_ip: Option<String>,
+    /// EC2 instance type; `None`: the role's type (`[core]`, `[monitoring]` or `[routing]`).
     #[serde(default)]
     pub instance_type: Option<String>,
     /// Root volume, GiB (default 50).
@@ -406,18 +466,22 @@ pub struct RuleSettings {
     /// One port, or `from_port`..=`to_port`.
     #[serde(default)]
     pub port: Option<u16>,
+    /// First port of a range (with `to_port`; alone, the one port).
     #[serde(default)]
     pub from_port: Option<u16>,
+    /// Last port of a range, inclusive (`None`: `from_port`).
     #[serde(default)]
     pub to_port: Option<u16>,
     /// `tcp` (default), `udp`, `icmp` or `-1` (all).
     #[serde(default = "default_protocols")]
     pub protocols: Vec<String>,
+    /// IPv4 source ranges allowed in; ranges opening SSH may not cover the whole IPv4 space.
     #[serde(default)]
     pub cidrs: Vec<String>,
     /// Roles whose nodes may connect (their security groups, same region).
     #[serde(default)]
     pub source_roles: Vec<String>,
+    /// Description of the AWS security group rule.
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -444,18 +508,26 @@ pub const RULE_ROLES: &[&str] = &["core", "monitoring", "routing", "client"];
 /// Root volume settings after defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
+    /// Size, GiB.
     pub size: u32,
+    /// EBS volume type (`gp3`, `gp2`, `io1`, …).
     pub kind: String,
+    /// Provisioned IOPS; `None`: the type's default.
     pub iops: Option<u32>,
+    /// Throughput, MiB/s; `None`: the type's default.
     pub throughput: Option<u32>,
 }
 
 /// A named node of the core region (`core-1`…, `monitoring`, `routing`) with its settings.
 #[derive(Debug, Clone)]
 pub struct NamedNode {
+    /// Node name and `Name` tag: `core-<n>`, `monitoring` or `routing`.
     pub name: String,
+    /// `core`, `monitoring` or `routing` (the `Role` tag; one of [`RULE_ROLES`]).
     pub role: &'static str,
+    /// EC2 instance type after defaults (`[nodes.<name>]`, else the role's section).
     pub instance_type: String,
+    /// The node's `[nodes.<name>]` section, default when absent.
     pub settings: NodeSettings,
 }
 
@@ -463,10 +535,13 @@ pub struct NamedNode {
 pub const NODE_VOLUME_GB: u32 = 50;
 /// Root volume of clients, GiB (bitte's `volumeSize` of autoscaling groups).
 pub const CLIENT_VOLUME_GB: u32 = 100;
+/// Instance type of the monitoring node when `[monitoring]` names none.
 pub const DEFAULT_MONITORING_TYPE: &str = "t3a.large";
+/// Instance type of the routing node when `[routing].instance_type` is unset.
 pub const DEFAULT_ROUTING_TYPE: &str = "t3a.small";
 
 impl NamedNode {
+    /// The node's root volume: `[nodes.<name>]` settings over 50 GiB gp3 (`NODE_VOLUME_GB`).
     pub fn volume(&self) -> Volume {
         let s = &self.settings;
         Volume {
@@ -479,6 +554,7 @@ impl NamedNode {
 }
 
 impl ClientGroup {
+    /// The group's root volume: its settings over 100 GiB gp3 (`CLIENT_VOLUME_GB`).
     pub fn volume(&self) -> Volume {
         Volume {
             size: self.volume_size.unwrap_or(CLIENT_VOLUME_GB),

@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// A parsed `clusters/<cluster>/envs/<env>.toml` as written; [`Environment`] is the same with
+/// its name and defaults resolved.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct EnvironmentFile {
+    /// Name of the cluster's `[variants.<name>]` the environment is an instance of (its jobs and
+    /// sources).
     pub variant: String,
     /// Nomad namespace; defaults to the environment's name.
     #[serde(default)]
@@ -16,6 +20,7 @@ pub struct EnvironmentFile {
     /// Which ref of each source this environment tracks (exact ref or glob such as `v*`).
     #[serde(default)]
     pub branches: BTreeMap<String, String>,
+    /// `target`: where the jobs run, `nomad` (default) or `ecs` (with `[ecs]`).
     #[serde(default)]
     pub target: Target,
     /// Hostname per job overriding the derived `<job>-<namespace>.<domain>`.
@@ -27,13 +32,18 @@ pub struct EnvironmentFile {
     /// Template variables (`vars.*`), over the variant's.
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// Description of the environment's Nomad namespace (default `opsctl environment <env>`);
+    /// templates see it as `env.description`.
     #[serde(default)]
     pub description: Option<String>,
     /// Ad hoc environments: time to live (`72h`), creation time and owner.
     #[serde(default)]
     pub ttl: Option<String>,
+    /// Ad hoc environments: when it was first made (RFC 3339, kept by later `env apply`).
     #[serde(default)]
     pub created: Option<String>,
+    /// Ad hoc environments: who made it (`env apply --owner`, else `$USER`); another owner's
+    /// `env apply` is refused.
     #[serde(default)]
     pub owner: Option<String>,
     /// Ad hoc environments: when `opsctl env gc` destroys it (RFC 3339; renewed by `env apply`).
@@ -103,36 +113,60 @@ pub struct EcsSettings {
     pub services: BTreeMap<String, String>,
 }
 
+/// `target` of an environment: which orchestrator runs its jobs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
+    /// Nomad jobs in the environment's namespace (the default).
     #[default]
     Nomad,
+    /// ECS services, per the environment's `[ecs]` settings.
     Ecs,
 }
 
 /// An environment with its name and defaults resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Environment {
+    /// The environment's name: the file stem of `envs/<name>.toml`.
     pub name: String,
+    /// Nomad namespace: `namespace`, else the name.
     pub namespace: String,
+    /// Name of the `[variants.<name>]` the environment instantiates.
     pub variant: String,
+    /// First port of the static block; `None`: no block, jobs use dynamic ports.
     pub port_base: Option<u32>,
+    /// Size of the port block: the variant's `port_block` (0 when the variant is unknown).
     pub port_block: u32,
+    /// Where the jobs run (`target`, default Nomad).
     pub target: Target,
+    /// Ref (exact or glob such as `v*`) tracked per source name.
     pub branches: BTreeMap<String, String>,
+    /// Hostname per job, overriding the hostname pattern.
     pub hostnames: BTreeMap<String, String>,
+    /// Another environment whose revisions pin this one's sources; `None`: its own
+    /// `revisions/<env>/`.
     pub revisions_from: Option<String>,
+    /// The environment's template variables (`vars.*`), over the variant's and the cluster's.
     pub vars: BTreeMap<String, toml::Value>,
+    /// Nomad namespace description; `None`: `opsctl environment <env>`.
     pub description: Option<String>,
+    /// Ad hoc environments: time to live (`72h`); `None` marks a permanent environment.
     pub ttl: Option<String>,
+    /// Ad hoc environments: creation time (RFC 3339); `None` for permanent ones.
     pub created: Option<String>,
+    /// Ad hoc environments: who made it (`env apply --owner`, else `$USER`).
     pub owner: Option<String>,
+    /// Ad hoc environments: when `opsctl env gc` destroys it (RFC 3339).
     pub expires: Option<String>,
+    /// Ad hoc environments: the environment it was made from (`env apply --from`).
     pub from: Option<String>,
+    /// ECS settings, for `target = "ecs"`.
     pub ecs: Option<EcsSettings>,
+    /// Static ports allowed outside the block; `None`: static ports must lie in the block.
     pub static_ports: Option<StaticPorts>,
+    /// `{domain}` of this environment's hostnames; `None`: the cluster's domain.
     pub domain: Option<String>,
+    /// More hostnames per job, after the main one.
     pub aliases: BTreeMap<String, Vec<String>>,
     /// The hostname pattern in force: the variant's, else the cluster's.
     pub hostname_pattern: Option<String>,

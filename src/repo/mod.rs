@@ -37,9 +37,11 @@ use crate::error::{Error, Result};
 /// `<name>.json.tmpl` a template rendered per environment.
 #[derive(Debug, Clone)]
 pub struct JobTemplate {
+    /// Job name: the file name without `.json` / `.json.tmpl`; what variants list in `jobs`.
     pub name: String,
     /// Path relative to the repository root.
     pub file: String,
+    /// The file's text as read (a template is rendered per environment, a `.json` file used as is).
     pub text: String,
     /// Whether the file is a template (`.json.tmpl`); plain `.json` files are used as written.
     pub template: bool,
@@ -51,10 +53,15 @@ pub const TEMPLATE_SUFFIX: &str = ".json.tmpl";
 /// The selected cluster of an ops repository, fully loaded.
 #[derive(Debug)]
 pub struct Repo {
+    /// The repository root: the folder holding `clusters/` (see [`discover`]).
     pub root: PathBuf,
+    /// The selected cluster's `cluster.toml`.
     pub cluster: Cluster,
+    /// Path of the cluster file relative to the root (`clusters/<cluster>/cluster.toml`).
     pub cluster_file: String,
+    /// The cluster's environments by name (`clusters/<cluster>/envs/<name>.toml`).
     pub envs: BTreeMap<String, Environment>,
+    /// Every job of the repository by name (`jobs/<name>.json` or `jobs/<name>.json.tmpl`).
     pub jobs: BTreeMap<String, JobTemplate>,
     /// Revisions per environment directory, then per source.
     pub revisions: BTreeMap<String, BTreeMap<String, Revision>>,
@@ -85,6 +92,8 @@ impl Repo {
         Ok((repo, problems))
     }
 
+    /// The environment called `name`; an error (naming the closest match and listing all
+    /// environments) when there is none.
     pub fn env(&self, name: &str) -> Result<&Environment> {
         self.envs.get(name).ok_or_else(|| {
             let hint = suggest(name, self.envs.keys().map(String::as_str))
@@ -98,6 +107,8 @@ impl Repo {
         })
     }
 
+    /// The environment's variant; `None` when the cluster defines no such variant (which
+    /// validation reports, so a repository from [`Repo::open`] always has it).
     pub fn variant(&self, env: &Environment) -> Option<&Variant> {
         self.cluster.variants.get(&env.variant)
     }

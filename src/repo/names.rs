@@ -46,6 +46,7 @@ pub fn is_domain(name: &str) -> bool {
         && name.split('.').all(|label| DNS_LABEL.is_match(label))
 }
 
+/// An AWS region name such as `eu-central-1` or `us-gov-west-1` (shape only, not a list).
 pub fn is_region(name: &str) -> bool {
     REGION.is_match(name)
 }
@@ -58,14 +59,18 @@ pub fn kms_arn_region(arn: &str) -> Option<&str> {
         .map(|m| m.as_str())
 }
 
+/// An AMI id: `ami-` and 8 or 17 lowercase hex digits.
 pub fn is_ami(id: &str) -> bool {
     AMI.is_match(id)
 }
 
+/// An S3 bucket name: 3-63 of lowercase letters, digits, `.` and `-`, starting and ending with a
+/// letter or digit, no `..`, not starting with `xn--`.
 pub fn is_bucket_name(name: &str) -> bool {
     BUCKET.is_match(name) && !name.contains("..") && !name.starts_with("xn--")
 }
 
+/// A full Git commit id: 40 lowercase hex digits.
 pub fn is_commit(rev: &str) -> bool {
     COMMIT.is_match(rev)
 }

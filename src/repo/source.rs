@@ -7,7 +7,9 @@ use toml_edit::{ImDocument, Item, TableLike};
 /// One segment of a field path: a table key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
+    /// A table key (`core`, `count`).
     Key(String),
+    /// An index into an array of tables (`clients[0]`).
     Index(usize),
 }
 
@@ -46,11 +48,14 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// A parsed TOML file kept with its spans so that any field can be located.
 #[derive(Debug)]
 pub struct TomlSource {
+    /// The file's text as read.
     pub text: String,
     doc: Option<ImDocument<String>>,
 }
 
 impl TomlSource {
+    /// Keeps `text` and its parsed document; a file that is not valid TOML can still be shown but
+    /// locates nothing.
     pub fn new(text: String) -> Self {
         let doc = ImDocument::parse(text.clone()).ok();
         TomlSource { text, doc }
