@@ -13,6 +13,8 @@ use rand::Rng;
 
 use crate::process::{Captured, Process};
 
+/// The system `git` run in one checkout (`git -C <root>`, never prompting for credentials);
+/// a git command that fails is an error carrying the tail of its stderr.
 pub struct Git {
     root: PathBuf,
 }
@@ -20,12 +22,14 @@ pub struct Git {
 /// What a push did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pushed {
+    /// The remote took the push.
     Accepted,
     /// The remote moved on (non-fast-forward): fetch, re-apply and push again.
     Rejected,
 }
 
 impl Git {
+    /// Git in the checkout at `root` (nothing is run until a method is called).
     pub fn new(root: &Path) -> Self {
         Git {
             root: root.to_path_buf(),
@@ -82,6 +86,8 @@ impl Git {
             .map_err(|e| anyhow!("git rev-list: {e}"))
     }
 
+    /// Stages `files` (relative to the checkout), commits them with `message` and returns the new
+    /// commit's full id.
     pub async fn commit(&self, files: &[PathBuf], message: &str) -> Result<String> {
         let mut add = vec!["add", "--"];
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -92,6 +98,8 @@ impl Git {
         Ok(out.stdout_text().trim().to_string())
     }
 
+    /// Pushes HEAD to `branch` of `remote`: [`Pushed::Rejected`] when the remote moved on, an
+    /// error for any other failure.
     pub async fn push(&self, remote: &str, branch: &str) -> Result<Pushed> {
         let refspec = format!("HEAD:refs/heads/{branch}");
         let out = self
@@ -333,10 +341,13 @@ pub type PushResult<T> = (T, PushOutcome);
 /// The push part of a [`PushResult`].
 #[derive(Debug, Clone)]
 pub struct PushOutcome {
+    /// The remote pushed to (the branch's upstream).
     pub remote: String,
+    /// The branch pushed to on `remote`.
     pub branch: String,
     /// The commit made by the last attempt (`None`: there was nothing to commit).
     pub commit: Option<String>,
+    /// Whether a commit was pushed (false: nothing to commit).
     pub pushed: bool,
     /// Pushes tried (each rejected one was followed by a re-apply on the new tip).
     pub attempts: u32,
@@ -344,22 +355,30 @@ pub struct PushOutcome {
     pub elapsed: Duration,
 }
 
+/// Why [`Git::push_until`] gave up; `E` is the error type of its `apply` step.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError<E> {
     /// The checkout has work of its own that a reset to the remote's tip would destroy.
     #[error("{0}")]
     NotClean(String),
+    /// The push was still rejected when the time budget ran out.
     #[error(
         "git push to {remote}/{branch} was rejected {attempts} time(s) in {elapsed:.1?}: other writers kept pushing first and the --push-timeout of {} is spent",
         humantime::format_duration(*timeout)
     )]
     OutOfTime {
+        /// The remote pushed to.
         remote: String,
+        /// The branch pushed to.
         branch: String,
+        /// Pushes tried, all rejected.
         attempts: u32,
+        /// Time from the start until giving up.
         elapsed: Duration,
+        /// The budget ([`PushBudget::timeout`]).
         timeout: Duration,
     },
+    /// Git itself failed (not a rejection): fetch, reset, commit, or a push error.
     #[error(transparent)]
     Git(#[from] anyhow::Error),
     /// The error `apply` returned.

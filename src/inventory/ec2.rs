@@ -7,13 +7,20 @@ use super::Node;
 use crate::aws::error_text;
 use crate::error::{Error, Result};
 
+/// An autoscaling group tagged `Cluster = <cluster>`, with its sizes as AWS reports them.
 #[derive(Debug, Clone, Serialize)]
 pub struct AutoScalingGroup {
+    /// The group's name (`<cluster>-client-<region>-<name>`).
     pub name: String,
+    /// Region the group is in.
     pub region: String,
+    /// Minimum size.
     pub min: i32,
+    /// Desired capacity.
     pub desired: i32,
+    /// Maximum size.
     pub max: i32,
+    /// Instances in lifecycle state `InService`.
     pub in_service: usize,
 }
 

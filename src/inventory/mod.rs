@@ -16,29 +16,47 @@ use crate::nomad::types::{AllocationStub, NodeStub};
 use crate::nomad::NomadClient;
 use crate::repo::Repo;
 
+/// One EC2 instance tagged `Cluster = <cluster>` (pending, running, stopping or stopped), with
+/// the Nomad node on it when Nomad answered.
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {
+    /// The `Name` tag (`core-1`, `monitoring`, `client-<region>-<name>`), else the instance id.
     pub name: String,
+    /// EC2 instance id (`i-…`).
     pub instance_id: String,
-    /// `core`, `client` or `monitoring`.
+    /// The `Role` tag: `core`, `monitoring`, `routing` or `client` (`unknown` when untagged).
     pub role: String,
+    /// The autoscaling group the instance belongs to (`opsctl:asg` tag, else AWS's
+    /// `aws:autoscaling:groupName`); `None` for named nodes.
     pub asg: Option<String>,
+    /// Private IPv4 address; `None` when EC2 reports none.
     pub private_ip: Option<String>,
+    /// Public IPv4 address; `None` for instances without one (clients in private subnets).
     pub public_ip: Option<String>,
+    /// AWS region the instance runs in.
     pub region: String,
+    /// Availability zone (`eu-central-1a`).
     pub az: String,
+    /// EC2 instance type (`t3a.medium`).
     pub instance_type: String,
+    /// EC2 instance state name: `pending`, `running`, `stopping` or `stopped`.
     pub state: String,
     /// The Nomad node on this instance, when Nomad is reachable.
     pub nomad: Option<NomadNode>,
 }
 
+/// The Nomad node matched to an instance (by name, private address or instance id).
 #[derive(Debug, Clone, Serialize)]
 pub struct NomadNode {
+    /// Nomad node id (a UUID), what allocations refer to.
     pub id: String,
+    /// Nomad node status: `ready`, `down`, `initializing` or `disconnected`.
     pub status: String,
+    /// Scheduling eligibility: `eligible` or `ineligible`.
     pub eligibility: String,
+    /// Whether the node is draining.
     pub drain: bool,
+    /// Nomad node class (empty when the client has none).
     pub class: String,
 }
 
@@ -49,12 +67,18 @@ impl Node {
     }
 }
 
+/// What `opsctl info` lists and `--on` selects from: the cluster's instances and autoscaling
+/// groups in every region it uses, with Nomad's view when it was asked and answered.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
+    /// Instances, sorted by name, then instance id.
     pub nodes: Vec<Node>,
+    /// The cluster's autoscaling groups (tagged `Cluster`), region by region.
     pub asgs: Vec<AutoScalingGroup>,
     /// Why Nomad's view is missing, when it is.
     pub nomad_error: Option<String>,
+    /// Nomad's allocations of every namespace (empty without Nomad), for `@alloc:` selectors and
+    /// `ssh --job`; not part of the JSON output.
     #[serde(skip)]
     pub allocations: Vec<AllocationStub>,
 }

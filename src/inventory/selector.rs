@@ -5,20 +5,30 @@ use globset::{Glob, GlobMatcher};
 use super::{Inventory, Node};
 use crate::error::{Error, Result};
 
+/// One term of `--on` (comma-separated; a node matches the list when it matches any term).
 #[derive(Debug, Clone)]
 pub enum Selector {
     /// A glob over node names (`core-*`), or an exact name.
     Name(String, GlobMatcher),
+    /// `i-<hex>`: the instance with this id.
     InstanceId(String),
+    /// An IPv4 or IPv6 address: the node with this private or public address.
     Ip(String),
+    /// `@role:<role>`: nodes whose `Role` tag is `core`, `monitoring`, `routing` or `client`.
     Role(String),
+    /// `@asg:<glob>`: instances of the autoscaling groups matching the glob.
     Asg(String, GlobMatcher),
+    /// `@class:<class>`: nodes whose Nomad node class is this (needs Nomad).
     Class(String),
+    /// `@az:<zone>`: instances in this availability zone.
     Az(String),
     /// The node running allocation `job.group[index]` (Nomad).
     Alloc {
+        /// Job id.
         job: String,
+        /// Task group name.
         group: String,
+        /// Allocation index within the group.
         index: u32,
     },
 }
@@ -49,6 +59,7 @@ pub fn parse_alloc(spec: &str) -> Result<(String, String, u32)> {
 }
 
 impl Selector {
+    /// Parses a comma-separated `--on` list; empty terms are skipped, a bad term is an error.
     pub fn parse_list(spec: &str) -> Result<Vec<Selector>> {
         spec.split(',')
             .map(str::trim)
@@ -57,6 +68,8 @@ impl Selector {
             .collect()
     }
 
+    /// Parses one term: `@key:value`, an instance id (`i-` + hex), an IP address, else a name glob;
+    /// an unknown `@key`, a bad glob or a bad `JOB/GROUP[INDEX]` is an error.
     pub fn parse(spec: &str) -> Result<Selector> {
         if let Some(tag) = spec.strip_prefix('@') {
             let (key, value) = tag.split_once(':').ok_or_else(|| {

@@ -25,8 +25,11 @@ use order::{Order, SourceCheckout};
 /// One CI event: `source` was pushed at `git_ref` to commit `rev`.
 #[derive(Debug, Clone)]
 pub struct Bump {
+    /// A name in the cluster's `[sources]`.
     pub source: String,
+    /// The short ref (`main`, `v1`; `refs/heads/` and `refs/tags/` are stripped).
     pub git_ref: String,
+    /// The full commit id, lowercase.
     pub rev: String,
 }
 
@@ -70,6 +73,7 @@ pub fn short_ref(git_ref: &str) -> &str {
         .unwrap_or(git_ref)
 }
 
+/// What a [`Bump`] does to one environment's revision file (`status` in `--output json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
@@ -92,17 +96,26 @@ impl ChangeStatus {
     }
 }
 
+/// The effect of a [`Bump`] on one environment that tracks the source at the ref.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevisionChange {
+    /// The environment whose revision file this is.
     pub environment: String,
+    /// The bumped source.
     pub source: String,
+    /// The file, relative to the repository root: `revisions/<env>/<source>.json`.
     pub file: String,
     /// The environment's mapping that matched (`main`, `v*`).
     pub tracks: String,
+    /// The ref pinned before; `None`: the environment had no revision of the source yet.
     pub old_ref: Option<String>,
+    /// The commit pinned before; `None` as for `old_ref`.
     pub old_rev: Option<String>,
+    /// The bump's ref.
     pub new_ref: String,
+    /// The bump's commit (40 hex).
     pub new_rev: String,
+    /// Whether the file is rewritten, and why not.
     pub status: ChangeStatus,
 }
 
@@ -297,14 +310,18 @@ async fn order_branches(
 /// What `deploy --source/--ref/--rev` did to the repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
+    /// The source bumped (`--source`).
     pub source: String,
+    /// The short ref bumped (`--ref`, without `refs/heads/` or `refs/tags/`).
     #[serde(rename = "ref")]
     pub git_ref: String,
+    /// The commit (`--rev`, 40 hex, lowercase).
     pub rev: String,
     /// Environments tracking the source at the ref (0: nothing to do; see `tracked`).
     pub matched: usize,
     /// The refs environments track the source at (for a `matched` of 0: what would match).
     pub tracked: Vec<String>,
+    /// One entry per environment tracking the source at the ref, including those not rewritten.
     pub changes: Vec<RevisionChange>,
     /// The checkout of the source that branch ordering was checked in, if any.
     pub source_checkout: Option<PathBuf>,
@@ -312,6 +329,7 @@ pub struct Applied {
     pub warnings: Vec<String>,
     /// The commit made with `--commit`.
     pub commit: Option<String>,
+    /// Whether a commit landed on the remote (`--push`).
     pub pushed: bool,
     /// Push attempts (more than one when another CI job pushed first).
     pub push_attempts: u32,
@@ -320,6 +338,7 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// The environments whose revision file was rewritten (updated or diverged).
     pub fn updated_envs(&self) -> Vec<String> {
         self.changes
             .iter()
