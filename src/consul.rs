@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// A client of one Consul agent's HTTP API (connect timeout 5 s, request timeout 15 s), sending
+/// `CONSUL_HTTP_TOKEN` as `X-Consul-Token` when set; its `Debug` never shows the token.
 #[derive(Clone)]
 pub struct ConsulClient {
     http: reqwest::Client,
@@ -28,11 +30,14 @@ impl std::fmt::Debug for ConsulClient {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Check {
+    /// The check's name (`Name`), e.g. `Serf Health Status`.
     pub name: String,
+    /// The check's id (`CheckID`), e.g. `serfHealth` or `service:<id>`.
     #[serde(rename = "CheckID")]
     pub check_id: String,
     /// `passing`, `warning` or `critical`.
     pub status: String,
+    /// The check's last output (`Output`): command output or HTTP response of the check.
     pub output: String,
 }
 
@@ -70,6 +75,7 @@ impl ConsulClient {
         Ok(Some(ConsulClient { http, base, token }))
     }
 
+    /// The base URL requests go to (`http://` added to a bare `host:port`, no trailing `/`).
     pub fn address(&self) -> &str {
         &self.base
     }

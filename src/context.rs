@@ -6,6 +6,8 @@ use crate::error::Result;
 use crate::output::Output;
 use crate::repo::{self, Repo};
 
+/// What every command gets from the global flags: where the repository is, which cluster, and
+/// how to write output.
 pub struct Context {
     /// `--repo`; otherwise discovered from the working directory.
     pub repo_dir: Option<PathBuf>,
@@ -13,10 +15,13 @@ pub struct Context {
     pub cluster: Option<String>,
     /// `--yes`: confirmations are answered yes (required when stdin is not a terminal).
     pub yes: bool,
+    /// Where and how results are written (`--output`, `--quiet`, colour).
     pub output: Output,
 }
 
 impl Context {
+    /// The repository root: `--repo` if given (it must hold `clusters/`), else the nearest
+    /// ancestor of the working directory that holds `clusters/`; an input error when there is none.
     pub fn repo_root(&self) -> Result<PathBuf> {
         let cwd = std::env::current_dir()?;
         repo::discover(self.repo_dir.as_deref(), &cwd)

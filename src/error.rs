@@ -7,6 +7,7 @@ use crate::problem::Problem;
 /// Stable process exit codes (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Exit {
+    /// Exit 0: the command did what was asked.
     Success,
     /// The operation failed (apply error, failed deployment, unreachable server).
     Failed,
@@ -22,6 +23,7 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The numeric process exit status: 0, 1, 2, 3, the passed-through code, or 141.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
@@ -34,6 +36,7 @@ impl Exit {
     }
 }
 
+/// The error of every opsctl operation; its [`Error::exit`] is the process's exit code.
 #[derive(Debug)]
 pub enum Error {
     /// The user's input is wrong; nothing was changed.
@@ -46,17 +49,22 @@ pub enum Error {
     Declined,
 }
 
+/// `Result` with opsctl's [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An [`Error::Invalid`] (exit 2) with `message`.
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::Invalid(message.into())
     }
 
+    /// An [`Error::Failed`] (exit 1) with `message`.
     pub fn failed(message: impl fmt::Display) -> Self {
         Error::Failed(anyhow::anyhow!("{message}"))
     }
 
+    /// The exit code this error ends the process with: invalid input and problems 2, a closed
+    /// stdout 141, any other failure 1.
     pub fn exit(&self) -> Exit {
         match self {
             Error::Invalid(_) | Error::Problems(_) => Exit::Invalid,

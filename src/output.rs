@@ -7,10 +7,13 @@ use serde::Serialize;
 
 use crate::error::Error;
 
+/// `--output`: how a command's report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// Human text: tables and messages, notes on stderr (the default).
     Text,
+    /// One pretty-printed JSON document on stdout, for machines; prompts are refused (`--yes`).
     Json,
 }
 
@@ -39,11 +42,16 @@ pub enum Part {
 /// Terminal capabilities decided once: colour (off with `--no-color`, `NO_COLOR` or no TTY).
 #[derive(Debug, Clone)]
 pub struct Style {
+    /// Whether escape codes are written: stdout is a terminal and neither `--no-color` nor a
+    /// non-empty `NO_COLOR` turned colour off.
     pub color: bool,
+    /// Whether stdout is a terminal.
     pub tty: bool,
 }
 
 impl Style {
+    /// Decides colour for this process (also switching `console`'s global colour flags for stdout
+    /// and stderr); `no_color_flag` is `--no-color`.
     pub fn detect(no_color_flag: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -53,22 +61,27 @@ impl Style {
         Style { color, tty }
     }
 
+    /// `text` in bold (plain when colour is off).
     pub fn bold(&self, text: &str) -> String {
         console::style(text).bold().to_string()
     }
 
+    /// `text` in green, for success (plain when colour is off).
     pub fn good(&self, text: &str) -> String {
         console::style(text).green().to_string()
     }
 
+    /// `text` in bold red, for failures and `error:` (plain when colour is off).
     pub fn bad(&self, text: &str) -> String {
         console::style(text).red().bold().to_string()
     }
 
+    /// `text` in yellow, for warnings (plain when colour is off).
     pub fn warn(&self, text: &str) -> String {
         console::style(text).yellow().to_string()
     }
 
+    /// `text` dimmed, for secondary detail (plain when colour is off).
     pub fn dim(&self, text: &str) -> String {
         console::style(text).dim().to_string()
     }
@@ -124,10 +137,15 @@ impl std::fmt::Display for Table {
     }
 }
 
+/// Where a command's results go: the only writer of reports to stdout (and of notes,
+/// prompts and the final error to stderr), configured from the global flags.
 #[derive(Debug, Clone)]
 pub struct Output {
+    /// `--output`: text or JSON.
     pub format: OutputFormat,
+    /// Colour and terminal detection.
     pub style: Style,
+    /// `--quiet`: notes (stderr context, hints) are left out; data and errors are not.
     pub quiet: bool,
 }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::repo::{AwsSettings, Repo};
 
+/// The state of one inspected resource (`status` in `bootstrap --output json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -34,9 +35,15 @@ pub enum Status {
 /// What inspection found about one resource.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// Kind of resource: `kms key`, `state bucket`, `lock table`, `hosted zone` or `ami`.
     pub resource: &'static str,
+    /// The resource's name: key ARN or alias, bucket, table, zone, or AMI id (`(none)` when the
+    /// region has no `[aws].amis` entry).
     pub name: String,
+    /// Region inspected (`global` for the hosted zone).
     pub region: String,
+    /// `Ok` until something is needed; then the first need found, except that a later
+    /// `Create` replaces it.
     pub status: Status,
     /// What is missing or what will be done, one line each.
     pub details: Vec<String>,
@@ -71,6 +78,8 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Every finding: KMS key, state bucket, lock table (when one is needed), hosted zone,
+    /// then one AMI per region in use (core region first).
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = vec![self.kms.finding.clone(), self.bucket.finding.clone()];
         out.extend(self.lock_table.iter().map(|t| t.finding.clone()));
@@ -111,6 +120,7 @@ impl Plan {
 /// Results worth writing back into the cluster file (`--write`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
+    /// The cluster key's ARN when `[aws].kms_key` does not name it yet.
     pub kms_key: Option<String>,
     /// New AMI IDs per region (from `CopyImage`).
     pub amis: Vec<(String, String)>,

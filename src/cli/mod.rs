@@ -24,6 +24,7 @@ use crate::context::Context;
 use crate::error::{Error, Exit};
 use crate::output::{Output, OutputFormat, Style};
 
+/// The whole command line: global flags, then one subcommand.
 #[derive(Debug, Parser)]
 #[command(
     name = "opsctl",
@@ -33,12 +34,15 @@ use crate::output::{Output, OutputFormat, Style};
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Flags every subcommand accepts (`--repo`, `--cluster`, `--output`, …).
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The global flags, valid before or after the subcommand.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Ops repository (default: the nearest parent folder holding clusters/)
@@ -64,6 +68,7 @@ pub struct GlobalArgs {
     pub yes: bool,
 }
 
+/// Every `opsctl` subcommand, with its own arguments.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the ops repository: every file, rule and rendered job
@@ -132,6 +137,8 @@ pub fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
+/// Runs one parsed subcommand; the `Ok` exit is what the process ends with (0, 3 for a plan
+/// with changes under `--detailed-exitcode`, a passed-through ssh status, …).
 pub async fn run(ctx: &Context, command: Command) -> crate::Result<Exit> {
     match command {
         Command::Validate(args) => validate::run(ctx, args),

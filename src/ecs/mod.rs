@@ -21,11 +21,17 @@ use crate::repo::{Environment, Repo};
 /// Tag holding the SHA-256 of the rendered task definition a revision was registered from.
 pub const FINGERPRINT_TAG: &str = "opsctl:fingerprint";
 
+/// How [`deploy_env`] treats an ECS environment (`opsctl deploy` flags).
 #[derive(Debug, Clone)]
 pub struct EcsOptions {
+    /// Only these jobs of the environment (`--job`); empty: all of its variant's jobs.
     pub jobs: Vec<String>,
+    /// Compare and report only: nothing is registered and no service is updated.
     pub plan_only: bool,
+    /// Follow each updated service until its primary deployment completes (off with
+    /// `--no-wait`).
     pub wait: bool,
+    /// How long following one service's rollout may take (`--timeout`).
     pub timeout: Duration,
     /// Roll the service even when the task definition is unchanged (new secrets, new image
     /// behind the same tag).

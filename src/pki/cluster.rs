@@ -10,23 +10,37 @@ use super::{Authority, Lifetimes};
 use crate::error::{Error, Result};
 use crate::secrets::SecretStore;
 
+/// What [`ensure`] did to one item (`action` in `certs` output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemAction {
+    /// It did not exist and was made.
     Created,
+    /// It existed and was left as it was.
     Kept,
+    /// It existed and was replaced: `--rotate`, a new signing CA, or a certificate that no longer
+    /// names the domain (or lost its key).
     Renewed,
 }
 
+/// One certificate or secret handled by [`ensure`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
+    /// Its name in the store: `pki/root-ca`, `pki/server`, `gossip/consul`,
+    /// `consul/acl-bootstrap-token`, `consul.d/secrets.json`, ….
     pub name: String,
+    /// Created, kept or renewed.
     pub action: ItemAction,
 }
 
+/// What [`ensure`] issues certificates for.
 pub struct Options {
+    /// The cluster's domain: certificates are for `server.<domain>` / `client.<domain>` and cover
+    /// `*.<domain>`.
     pub domain: String,
+    /// Nomad datacenters, each giving `server.<dc>.consul` / `client.<dc>.consul` names.
     pub datacenters: Vec<String>,
+    /// Validity of the CAs and certificates issued now.
     pub lifetimes: Lifetimes,
     /// Renew the leaf certificates (the CAs are kept).
     pub rotate: bool,
@@ -119,6 +133,8 @@ async fn ensure_secret(
     Ok((value, true))
 }
 
+/// A new random gossip encryption key: 32 random bytes, standard base64 (what Consul's and
+/// Nomad's `encrypt` take).
 pub fn gossip_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
 }

@@ -15,8 +15,11 @@ use crate::error::{Error, Result};
 /// Lifetimes in days, like a production CA profile.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Lifetimes {
+    /// Root CA validity, days (default 3650).
     pub root_days: i64,
+    /// Intermediate CA validity, days (default 1825).
     pub intermediate_days: i64,
+    /// Server and client certificate validity, days (default 365).
     pub leaf_days: i64,
 }
 
@@ -32,7 +35,9 @@ impl Default for Lifetimes {
 
 /// A certificate and its private key, both PEM.
 pub struct Issued {
+    /// The certificate, PEM (public).
     pub cert_pem: String,
+    /// The private key, PEM (PKCS#8); store it encrypted only.
     pub key_pem: String,
 }
 
@@ -40,6 +45,7 @@ pub struct Issued {
 pub struct Authority {
     cert: Certificate,
     key: KeyPair,
+    /// This CA's own certificate, PEM (what chains and trust stores need).
     pub cert_pem: String,
 }
 
@@ -228,12 +234,18 @@ pub fn server_sans(domain: &str, datacenters: &[String]) -> Vec<String> {
 /// Subject and validity of a PEM certificate, for `certs status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertInfo {
+    /// The subject's distinguished name (`CN=server.<domain>, O=opsctl`).
     pub subject: String,
+    /// End of validity, RFC 3339 UTC.
     pub not_after: String,
+    /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,
+    /// Subject alternative names: DNS names and IPv4 addresses as text.
     pub sans: Vec<String>,
 }
 
+/// Reads a PEM certificate's subject, expiry and names; a text that is not a PEM X.509
+/// certificate is an input error.
 pub fn inspect(pem: &str) -> Result<CertInfo> {
     let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
         .map_err(|e| Error::invalid(format!("not a PEM certificate: {e}")))?;

@@ -84,6 +84,7 @@ pub fn apply_env_defaults(job: &mut Value, env: &Environment) {
     }
 }
 
+/// The job's `ID` (a bare job), if it is a string.
 pub fn job_id(job: &Value) -> Option<&str> {
     job.get("ID").and_then(Value::as_str)
 }

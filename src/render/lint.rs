@@ -14,7 +14,10 @@ use super::nomad_schema::SCHEMAS;
 /// One finding: `path` as `TaskGroups[0].Restart`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// JSON path of the offending key or value.
     pub path: String,
+    /// What is wrong: `not a Nomad field (Nomad ignores it)` with a did-you-mean, or
+    /// `must be <type>, not <type> (Nomad refuses the job)`.
     pub message: String,
     /// Wrong type (Nomad refuses the job); otherwise an unknown key (Nomad ignores it).
     pub error: bool,

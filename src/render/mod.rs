@@ -31,9 +31,14 @@ use crate::repo::{Environment, Problem, Problems, Repo, Target};
 pub struct RenderedJob {
     /// Template name (`jobs/<name>.json`).
     pub name: String,
+    /// The job file, relative to the repository root (`jobs/<name>.json` or
+    /// `jobs/<name>.json.tmpl`).
     pub file: String,
     /// The Nomad job ID.
     pub id: String,
+    /// The checked document. Nomad: the job as its API takes it, bare (no `{"Job": …}`
+    /// wrapper), server-managed fields dropped, `Namespace` the environment's. ECS: the task
+    /// definition.
     pub job: serde_json::Value,
 }
 
@@ -50,6 +55,8 @@ pub struct Renderer<'r> {
 }
 
 impl<'r> Renderer<'r> {
+    /// Compiles every job template of `repo` once; a template that fails to compile is reported
+    /// when an environment renders it, not here. Strict schema when `strict_job_schema` is set.
     pub fn new(repo: &'r Repo) -> Self {
         let mut engine = minijinja::Environment::new();
         engine.set_syntax(syntax());

@@ -27,17 +27,24 @@ use serde::{Deserialize, Serialize};
 use crate::aws::error_text;
 use crate::error::{Error, Result};
 
+/// The `format` of every secret file this version writes and reads; another value is refused.
 pub const FORMAT: &str = "opsctl-envelope-1";
 const EXTENSION: &str = "enc";
 
 /// What a secret file says about itself (everything but the encrypted parts).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Metadata {
+    /// Always [`FORMAT`].
     pub format: String,
+    /// The secret's name (`pki/server.key`); must match the file's path, or decryption fails.
     pub name: String,
+    /// The cluster the secret belongs to; must match the store's, or decryption fails.
     pub cluster: String,
+    /// What the value is: `private-key`, `gossip-key`, `token` or `json`.
     pub kind: String,
+    /// When the secret was written, RFC 3339 UTC (seconds).
     pub created: String,
+    /// ARN of the KMS key that wrapped the data key.
     pub kms_key: String,
 }
 
@@ -50,6 +57,8 @@ struct EnvelopeFile {
     ciphertext: String,
 }
 
+/// The encrypted secrets of one cluster: `<repo>/encrypted/<cluster>/<name>.enc`, each
+/// envelope-encrypted with a data key from the cluster's KMS key.
 pub struct SecretStore {
     dir: PathBuf,
     cluster: String,
@@ -100,6 +109,8 @@ impl SecretStore {
         }
     }
 
+    /// The store's folder, `<repo>/encrypted/<cluster>/` (certificates sit beside the secrets in
+    /// `pki/`).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -108,6 +119,7 @@ impl SecretStore {
         self.dir.join(format!("{name}.{EXTENSION}"))
     }
 
+    /// Whether secret `name` has a file (nothing is decrypted or checked).
     pub fn exists(&self, name: &str) -> bool {
         self.path(name).is_file()
     }
@@ -198,6 +210,8 @@ impl SecretStore {
         Ok(file)
     }
 
+    /// The metadata of secret `name`, read without KMS or decryption; a missing or unreadable file,
+    /// or another format, is an input error.
     pub fn metadata(&self, name: &str) -> Result<Metadata> {
         self.read_file(name).map(|f| f.metadata)
     }
