@@ -20,15 +20,15 @@ use crate::repo::Repo;
 pub struct Node {
     pub name: String,
     pub instance_id: String,
-    /// `core`, `client` or `monitoring`.
-    pub role: String,
+    /// `core`, `client` or `monitoring` (the instance's `Role` tag).
+    pub role: Role,
     pub asg: Option<String>,
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
     pub region: String,
     pub az: String,
     pub instance_type: String,
-    pub state: String,
+    pub state: InstanceState,
     /// The Nomad node on this instance, when Nomad is reachable.
     pub nomad: Option<NomadNode>,
 }
@@ -36,10 +36,42 @@ pub struct Node {
 #[derive(Debug, Clone, Serialize)]
 pub struct NomadNode {
     pub id: String,
-    pub status: String,
+    pub status: crate::nomad::status::NodeStatus,
     pub eligibility: String,
     pub drain: bool,
     pub class: String,
+}
+
+crate::nomad::status::status_words! {
+    /// A node's role in the cluster, from its `Role` tag.
+    Role {
+        /// A Nomad/Consul/Vault server.
+        Core = "core",
+        /// A Nomad client.
+        Client = "client",
+        /// The monitoring node.
+        Monitoring = "monitoring",
+        /// A routing (ingress) node.
+        Routing = "routing",
+    }
+}
+
+crate::nomad::status::status_words! {
+    /// An EC2 instance's state (`InstanceStateName`).
+    InstanceState {
+        /// Starting.
+        Pending = "pending",
+        /// Running.
+        Running = "running",
+        /// Being terminated.
+        ShuttingDown = "shutting-down",
+        /// Terminated.
+        Terminated = "terminated",
+        /// Being stopped.
+        Stopping = "stopping",
+        /// Stopped.
+        Stopped = "stopped",
+    }
 }
 
 impl Node {
@@ -115,7 +147,10 @@ impl Inventory {
     /// The nodes a fan-out reaches by default: running instances (stopped ones are listed by
     /// `info`, and still reachable by naming them).
     pub fn running(&self) -> Vec<&Node> {
-        self.nodes.iter().filter(|n| n.state == "running").collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.state == InstanceState::Running)
+            .collect()
     }
 
     /// The node an allocation runs on.
