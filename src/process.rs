@@ -87,21 +87,22 @@ impl Process {
         self
     }
 
-    /// Runs to completion capturing output, without judging the exit status.
-    pub async fn capture(mut self) -> anyhow::Result<Captured> {
+    /// Starts the program with stdout and stderr piped, and stdin piped or empty.
+    fn spawn_piped(&mut self, stdin: bool) -> anyhow::Result<tokio::process::Child> {
         self.command
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let what = self.what.clone();
-        let mut child = self
-            .command
+        let what = &self.what;
+        self.command
             .spawn()
-            .with_context(|| format!("cannot start {what}"))?;
+            .with_context(|| format!("cannot start {what}"))
+    }
+
+    /// Runs to completion capturing output, without judging the exit status.
+    pub async fn capture(mut self) -> anyhow::Result<Captured> {
+        let what = self.what.clone();
+        let mut child = self.spawn_piped(self.stdin.is_some())?;
         if let Some(input) = self.stdin.take() {
             let mut pipe = child.stdin.take().expect("stdin is piped");
             // A child that exits without reading its input is judged by its status, not here.
@@ -154,9 +155,33 @@ impl Process {
             .with_context(|| format!("cannot start {what}"))
     }
 
-    /// The underlying command, for streaming output line by line.
-    pub fn into_command(self) -> (tokio::process::Command, String) {
-        (self.command, self.what)
+    /// Runs to completion without input, handing every line of output to `line` as it
+    /// comes (`true` for stderr); returns the exit status, without judging it.
+    pub async fn stream(
+        mut self,
+        line: impl Fn(bool, String) + Sync,
+    ) -> anyhow::Result<ExitStatus> {
+        use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+        let what = self.what.clone();
+        let mut child = self.spawn_piped(false)?;
+        let line = &line;
+        let pump = |reader: Option<Box<dyn AsyncRead + Unpin + Send>>, stderr: bool| async move {
+            let Some(reader) = reader else { return };
+            let mut lines = BufReader::new(reader).lines();
+            while let Ok(Some(text)) = lines.next_line().await {
+                line(stderr, text);
+            }
+        };
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn AsyncRead + Unpin + Send>);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn AsyncRead + Unpin + Send>);
+        let (_, _, status) = tokio::join!(pump(stdout, false), pump(stderr, true), child.wait());
+        status.with_context(|| format!("waiting for {what}"))
     }
 }
 

@@ -404,3 +404,71 @@ async fn a_dirty_repository_is_refused_unless_dirty_is_given() {
     // Without a terminal, --yes is required.
     cluster.opsctl(&["rebuild", "--dirty"]).assert().code(2);
 }
+
+/// Waits (at most 10 s) until the sshd has seen every connection it accepted close again.
+fn all_closed(cluster: &Cluster) -> bool {
+    let log = cluster.sshd.dir.path().join("sshd.log");
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let count = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+        if count("Connection from ") == count("Disconnected from ") + count("Connection closed by ")
+        {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_calls_to_a_node_share_one_connection_until_the_switch() {
+    let cluster = cluster(0, 2).await;
+    let log = command_strategy(&cluster, "nobody", None);
+    let roll = |cmd: &mut assert_cmd::Command| {
+        let before = cluster.sshd.connections();
+        let out = cmd.assert().success();
+        let report = json(&out);
+        assert_eq!(
+            statuses(&report),
+            [
+                ("node-01".into(), "done".into()),
+                ("node-02".into(), "done".into())
+            ]
+        );
+        cluster.sshd.connections() - before
+    };
+    let args = ["-o", "json", "rebuild", "--yes", "--ssh-wait", "10s"];
+
+    // Per node: wait for ssh, mkdir, scp and the command on one connection; after the switch
+    // a new one for the liveness check and the health check. Every master is closed at the end.
+    assert_eq!(roll(&mut cluster.opsctl(&args)), 2 * 2);
+    assert!(
+        all_closed(&cluster),
+        "a shared connection outlived the roll"
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "node-01\nnode-02\n");
+
+    // A user's own ControlMaster/ControlPath is left alone: opsctl adds no options (and this
+    // one, without ControlPersist, shares nothing between sequential calls).
+    let own = cluster.sshd.dir.path().join("own_ssh_config");
+    let config = std::fs::read_to_string(&cluster.config).unwrap();
+    std::fs::write(
+        &own,
+        format!(
+            "Host *\n  ControlMaster auto\n  ControlPath {}/cm-%C\n{config}",
+            cluster.sshd.dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = cluster.opsctl(&args);
+    cmd.env("OPSCTL_SSH_CONFIG", &own);
+    assert_eq!(roll(&mut cmd), 2 * 6);
+
+    // `[ssh] reuse_connections = false`: one connection per ssh/scp call, six per node.
+    let text = cluster.repo.read("clusters/plutus/cluster.toml");
+    cluster.repo.write(
+        "clusters/plutus/cluster.toml",
+        &text.replace("[ssh]\n", "[ssh]\nreuse_connections = false\n"),
+    );
+    assert_eq!(roll(&mut cluster.opsctl(&args)), 2 * 6);
+}

@@ -39,14 +39,14 @@ impl Report for Inventory {
             );
             nodes.add_row(vec![
                 n.name.clone(),
-                n.role.clone(),
+                n.role.to_string(),
                 n.instance_id.clone(),
                 n.private_ip.clone().unwrap_or_default(),
                 n.public_ip.clone().unwrap_or_default(),
                 n.instance_type.clone(),
                 n.az.clone(),
                 n.asg.clone().unwrap_or_default(),
-                n.state.clone(),
+                n.state.to_string(),
                 nomad,
             ]);
         }

@@ -65,7 +65,7 @@ impl Report for RollReport {
             table.add_row(vec![
                 n.node.clone(),
                 status,
-                n.phase.clone().unwrap_or_default(),
+                n.phase.map(|p| p.to_string()).unwrap_or_default(),
                 format!("{:.1}", n.seconds),
             ]);
         }
@@ -134,6 +134,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         ));
     }
     let nomad = nomad.filter(|_| inventory.nomad_error.is_none());
+    let ssh = ssh.reusing_connections(&nodes).await?;
     let drain_deadline = settings
         .drain_deadline
         .as_deref()
@@ -151,12 +152,10 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         health_check: settings.health_check.clone(),
         consul: crate::consul::ConsulClient::from_settings(settings.consul.as_deref())?,
     };
+    let plans = rebuild::plan(&nodes, strategy.as_ref(), &ssh, nomad.as_ref(), &options)?;
     if args.dry_run {
-        let planned = nodes
-            .iter()
-            .map(|node| rebuild::plan_node(node, strategy.as_ref(), &ssh, nomad.as_ref(), &options))
-            .collect::<crate::Result<Vec<_>>>()?;
-        ctx.output.emit(&rebuild::DryRun { nodes: planned })?;
+        ctx.output
+            .emit(&rebuild::DryRun::new(&plans, nomad.as_ref(), &options))?;
         return Ok(Exit::Success);
     }
     let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
@@ -165,15 +164,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         ctx.yes,
     )?;
     let events = ctx.events();
-    let outcomes = rebuild::roll(
-        &nodes,
-        strategy.as_ref(),
-        &ssh,
-        nomad.as_ref(),
-        &options,
-        &events,
-    )
-    .await;
+    let outcomes = rebuild::roll(&plans, &ssh, nomad.as_ref(), &options, &events).await;
     events.flush();
     let failed = outcomes
         .iter()

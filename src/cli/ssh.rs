@@ -99,7 +99,9 @@ fn allocation_node<'a>(
     let found: Vec<_> = inventory
         .allocations
         .iter()
-        .filter(|a| a.name == name && a.client_status == "running")
+        .filter(|a| {
+            a.name == name && a.client_status == crate::nomad::status::AllocClientStatus::Running
+        })
         .filter(|a| namespace.is_none_or(|ns| a.namespace == ns))
         .collect();
     let allocation = match found.as_slice() {

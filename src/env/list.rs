@@ -184,8 +184,8 @@ impl From<&AllocationStub> for AllocLine {
             job: a.job_id.clone(),
             task_group: a.task_group.clone(),
             node: a.node_name.clone(),
-            client_status: a.client_status.clone(),
-            desired_status: a.desired_status.clone(),
+            client_status: a.client_status.to_string(),
+            desired_status: a.desired_status.to_string(),
         }
     }
 }

@@ -67,7 +67,7 @@ async fn region_nodes(cluster: &str, region: &str) -> Result<(Vec<Node>, Vec<Aut
                 let id = instance.instance_id().unwrap_or_default().to_string();
                 nodes.push(Node {
                     name: tag(tags, "Name").unwrap_or(&id).to_string(),
-                    role: tag(tags, "Role").unwrap_or("unknown").to_string(),
+                    role: tag(tags, "Role").unwrap_or("unknown").into(),
                     asg: tag(tags, "opsctl:asg")
                         .or_else(|| tag(tags, "aws:autoscaling:groupName"))
                         .map(str::to_string),
@@ -86,7 +86,7 @@ async fn region_nodes(cluster: &str, region: &str) -> Result<(Vec<Node>, Vec<Aut
                     state: instance
                         .state()
                         .and_then(|s| s.name())
-                        .map(|s| s.as_str().to_string())
+                        .map(|s| s.as_str().into())
                         .unwrap_or_default(),
                     instance_id: id,
                     nomad: None,

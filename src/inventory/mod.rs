@@ -25,7 +25,7 @@ pub struct Node {
     /// EC2 instance id (`i-…`).
     pub instance_id: String,
     /// The `Role` tag: `core`, `monitoring`, `routing` or `client` (`unknown` when untagged).
-    pub role: String,
+    pub role: Role,
     /// The autoscaling group the instance belongs to (`opsctl:asg` tag, else AWS's
     /// `aws:autoscaling:groupName`); `None` for named nodes.
     pub asg: Option<String>,
@@ -39,8 +39,8 @@ pub struct Node {
     pub az: String,
     /// EC2 instance type (`t3a.medium`).
     pub instance_type: String,
-    /// EC2 instance state name: `pending`, `running`, `stopping` or `stopped`.
-    pub state: String,
+    /// EC2 instance state: `pending`, `running`, `stopping` or `stopped`.
+    pub state: InstanceState,
     /// The Nomad node on this instance, when Nomad is reachable.
     pub nomad: Option<NomadNode>,
 }
@@ -51,13 +51,45 @@ pub struct NomadNode {
     /// Nomad node id (a UUID), what allocations refer to.
     pub id: String,
     /// Nomad node status: `ready`, `down`, `initializing` or `disconnected`.
-    pub status: String,
+    pub status: crate::nomad::status::NodeStatus,
     /// Scheduling eligibility: `eligible` or `ineligible`.
     pub eligibility: String,
     /// Whether the node is draining.
     pub drain: bool,
     /// Nomad node class (empty when the client has none).
     pub class: String,
+}
+
+crate::nomad::status::status_words! {
+    /// A node's role in the cluster, from its `Role` tag.
+    Role {
+        /// A Nomad/Consul/Vault server.
+        Core = "core",
+        /// A Nomad client.
+        Client = "client",
+        /// The monitoring node.
+        Monitoring = "monitoring",
+        /// A routing (ingress) node.
+        Routing = "routing",
+    }
+}
+
+crate::nomad::status::status_words! {
+    /// An EC2 instance's state (`InstanceStateName`).
+    InstanceState {
+        /// Starting.
+        Pending = "pending",
+        /// Running.
+        Running = "running",
+        /// Being terminated.
+        ShuttingDown = "shutting-down",
+        /// Terminated.
+        Terminated = "terminated",
+        /// Being stopped.
+        Stopping = "stopping",
+        /// Stopped.
+        Stopped = "stopped",
+    }
 }
 
 impl Node {
@@ -139,7 +171,10 @@ impl Inventory {
     /// The nodes a fan-out reaches by default: running instances (stopped ones are listed by
     /// `info`, and still reachable by naming them).
     pub fn running(&self) -> Vec<&Node> {
-        self.nodes.iter().filter(|n| n.state == "running").collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.state == InstanceState::Running)
+            .collect()
     }
 
     /// The node an allocation runs on.

@@ -4,6 +4,7 @@ use globset::{Glob, GlobMatcher};
 
 use super::{Inventory, Node};
 use crate::error::{Error, Result};
+use crate::nomad::status::AllocClientStatus;
 
 /// One term of `--on` (comma-separated; a node matches the list when it matches any term).
 #[derive(Debug, Clone)]
@@ -120,7 +121,7 @@ impl Selector {
             Selector::Ip(ip) => {
                 node.private_ip.as_deref() == Some(ip) || node.public_ip.as_deref() == Some(ip)
             }
-            Selector::Role(role) => node.role == *role,
+            Selector::Role(role) => node.role == role.as_str(),
             Selector::Asg(_, glob) => node.asg.as_deref().is_some_and(|a| glob.is_match(a)),
             Selector::Class(class) => node.nomad.as_ref().is_some_and(|n| n.class == *class),
             Selector::Az(az) => node.az == *az,
@@ -129,7 +130,7 @@ impl Selector {
                 inventory
                     .allocations
                     .iter()
-                    .filter(|a| a.name == name && a.client_status == "running")
+                    .filter(|a| a.name == name && a.client_status == AllocClientStatus::Running)
                     .any(|a| node.nomad.as_ref().is_some_and(|n| n.id == a.node_id))
             }
         }

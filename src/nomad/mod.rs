@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod namespaces;
 pub mod retry;
+pub mod status;
 pub mod types;
 
 pub use client::{NomadClient, NomadError, QueryMeta};

@@ -263,9 +263,9 @@ pub struct AllocationStub {
     #[serde(deserialize_with = "null_as_default")]
     pub task_group: String,
     #[serde(deserialize_with = "null_as_default")]
-    pub client_status: String,
+    pub client_status: super::status::AllocClientStatus,
     #[serde(deserialize_with = "null_as_default")]
-    pub desired_status: String,
+    pub desired_status: super::status::AllocDesiredStatus,
     #[serde(rename = "EvalID")]
     #[serde(deserialize_with = "null_as_default")]
     pub eval_id: String,
@@ -302,7 +302,7 @@ pub struct NodeStub {
     #[serde(deserialize_with = "null_as_default")]
     pub node_class: String,
     #[serde(deserialize_with = "null_as_default")]
-    pub status: String,
+    pub status: super::status::NodeStatus,
     #[serde(deserialize_with = "null_as_default")]
     pub scheduling_eligibility: String,
     #[serde(deserialize_with = "null_as_default")]
@@ -327,7 +327,7 @@ pub struct ServerMember {
     pub addr: String,
     /// `alive`, `leaving`, `left`, `failed`, ...
     #[serde(deserialize_with = "null_as_default")]
-    pub status: String,
+    pub status: super::status::ServerStatus,
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
-//! `rebuild --dry-run`: what `roll` would do to each node, spelled out as the calls and
+//! `rebuild --dry-run`: the roll's plan ([`super::plan`]) spelled out as the calls and
 //! commands it makes.
 
 use serde::Serialize;
 
-use super::strategy::Strategy;
+use super::plan::{Action, NodePlan};
 use super::RollOptions;
-use crate::inventory::Node;
+use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
-use crate::remote::Ssh;
 
 /// `rebuild --dry-run`: what would happen to every node.
 #[derive(Serialize)]
@@ -48,73 +47,68 @@ impl Report for DryRun {
     }
 }
 
-/// The dry-run lines of one node: what `rebuild::roll` does, spelled out.
-pub fn plan_node(
-    node: &Node,
-    strategy: &dyn Strategy,
-    ssh: &Ssh,
-    nomad: Option<&crate::nomad::NomadClient>,
-    options: &RollOptions,
-) -> crate::Result<PlannedNode> {
+impl DryRun {
+    /// The dry run of `plans`: exactly the actions `rebuild::roll` would take.
+    pub fn new(plans: &[NodePlan], nomad: Option<&NomadClient>, options: &RollOptions) -> Self {
+        DryRun {
+            nodes: plans
+                .iter()
+                .map(|plan| planned(plan, nomad, options))
+                .collect(),
+        }
+    }
+}
+
+fn planned(plan: &NodePlan, nomad: Option<&NomadClient>, options: &RollOptions) -> PlannedNode {
+    let node = &plan.node.name;
+    let base = nomad.map(NomadClient::address).unwrap_or_default();
     let wait = humantime::format_duration(options.ssh_wait);
-    let alive = format!(
-        "ssh {} true   # until it answers, at most {wait}",
-        node.name
-    );
-    let mut before = vec![alive.clone()];
-    let mut after = vec![alive];
-    let nomad_node = nomad.zip(node.nomad.as_ref());
-    let drain = node.role == "client" && nomad_node.is_some();
-    if let (true, Some((nomad, n))) = (drain, nomad_node) {
-        let base = nomad.address();
-        before.push(format!(
-            "POST {base}/v1/node/{}/drain {{\"DrainSpec\":{{\"Deadline\":{}}},\"MarkEligible\":false}}",
-            n.id,
-            options.drain_deadline.as_nanos()
-        ));
-        before.push(format!(
-            "GET {base}/v1/allocations?namespace=*   # until none runs on {}",
-            n.id
-        ));
+    let mut before = Vec::new();
+    let mut commands = Vec::new();
+    let mut after = Vec::new();
+    for action in &plan.actions {
+        match action {
+            Action::WaitForSsh(_) => before.push(format!(
+                "ssh {node} true   # until it answers, at most {wait}"
+            )),
+            Action::Drain(id) => {
+                before.push(format!(
+                    "POST {base}/v1/node/{id}/drain {{\"DrainSpec\":{{\"Deadline\":{}}},\"MarkEligible\":false}}",
+                    options.drain_deadline.as_nanos()
+                ));
+                before.push(format!(
+                    "GET {base}/v1/allocations?namespace=*   # until none runs on {id}"
+                ));
+            }
+            Action::Run(step) => commands.push(step.display()),
+            Action::WaitAlive(_) => after.push(format!(
+                "ssh {node} true   # until it answers, at most {wait}"
+            )),
+            Action::HealthCheck(step) => after.push(step.argv.join(" ")),
+            Action::ServerRejoined => after.push(format!(
+                "GET {base}/v1/agent/members   # until {node} is alive"
+            )),
+            Action::ConsulPasses => {
+                let consul = options.consul.as_ref().map(|c| c.address());
+                after.push(format!(
+                    "GET {}/v1/health/node/{node}   # until every check passes",
+                    consul.unwrap_or_default()
+                ))
+            }
+            Action::MarkEligible(id) => {
+                after.push(format!("GET {base}/v1/node/{id}   # until ready"));
+                after.push(format!(
+                    "POST {base}/v1/node/{id}/eligibility {{\"Eligibility\":\"eligible\"}}"
+                ));
+            }
+        }
     }
-    if let Some(check) = &options.health_check {
-        after.push(
-            ssh.argv(node, std::slice::from_ref(check), false, true)?
-                .join(" "),
-        );
-    }
-    if let (Some(nomad), "core") = (nomad, node.role.as_str()) {
-        after.push(format!(
-            "GET {}/v1/agent/members   # until {} is alive",
-            nomad.address(),
-            node.name
-        ));
-    }
-    if let Some(consul) = &options.consul {
-        after.push(format!(
-            "GET {}/v1/health/node/{}   # until every check passes",
-            consul.address(),
-            node.name
-        ));
-    }
-    if let (true, Some((nomad, n))) = (drain, nomad_node) {
-        let base = nomad.address();
-        after.push(format!("GET {base}/v1/node/{}   # until ready", n.id));
-        after.push(format!(
-            "POST {base}/v1/node/{}/eligibility {{\"Eligibility\":\"eligible\"}}",
-            n.id
-        ));
-    }
-    Ok(PlannedNode {
-        node: node.name.clone(),
-        drain,
+    PlannedNode {
+        node: node.clone(),
+        drain: plan.drains(),
         before,
-        commands: strategy
-            .steps(node, ssh)?
-            .iter()
-            .map(|s| s.display())
-            .collect(),
+        commands,
         health_check: options.health_check.clone(),
         after,
-    })
+    }
 }

@@ -3,6 +3,7 @@
 //! health, and made eligible again; the roll stops at the first failure unless told not to.
 
 mod dry_run;
+mod plan;
 pub mod strategy;
 
 use std::collections::VecDeque;
@@ -12,12 +13,16 @@ use serde::Serialize;
 
 use crate::consul::ConsulClient;
 use crate::inventory::Node;
+use crate::nomad::status::{
+    AllocClientStatus, AllocDesiredStatus, NodeStatus as NomadNodeStatus, ServerStatus,
+};
 use crate::nomad::NomadClient;
 use crate::process::Process;
 use crate::remote::Ssh;
 use crate::ui::{JobLine, Progress};
-pub use dry_run::{plan_node, DryRun, PlannedNode};
-use strategy::{Step, Strategy};
+pub use dry_run::{DryRun, PlannedNode};
+pub use plan::{plan, Action, NodePlan, Phase};
+use strategy::Step;
 
 /// Lines of output kept per node for the summary.
 const TAIL: usize = 15;
@@ -52,8 +57,8 @@ pub enum NodeStatus {
 pub struct NodeOutcome {
     pub node: String,
     pub status: NodeStatus,
-    /// The phase that failed (`ssh`, `drain`, `switch`, `alive`, `health`, `eligible`).
-    pub phase: Option<String>,
+    /// The phase that failed.
+    pub phase: Option<Phase>,
     pub message: Option<String>,
     pub seconds: f64,
     pub tail: Vec<String>,
@@ -61,7 +66,6 @@ pub struct NodeOutcome {
 
 struct Rollout<'a> {
     ssh: &'a Ssh,
-    strategy: &'a dyn Strategy,
     nomad: Option<&'a NomadClient>,
     options: &'a RollOptions,
     progress: &'a Progress,
@@ -82,7 +86,12 @@ impl NodeRun {
     }
 }
 
-type PhaseResult = Result<(), (&'static str, String)>;
+/// A failed phase of one node's rebuild, with why.
+#[derive(Debug)]
+struct PhaseError {
+    phase: Phase,
+    error: StepError,
+}
 
 /// Why one step of a node's rebuild failed; the underlying error is kept as the source.
 #[derive(Debug, thiserror::Error)]
@@ -112,21 +121,37 @@ pub enum StepError {
     /// The node did not become healthy in time: the last reason given.
     #[error("{0}")]
     Unsettled(String),
+    /// SSH did not answer before the switch.
+    #[error("{node} does not answer ssh")]
+    NoSsh {
+        /// The node's name.
+        node: String,
+    },
+    /// SSH stopped answering after the switch.
+    #[error(
+        "{node} STOPPED ANSWERING SSH after the switch: check its console; the roll is stopped"
+    )]
+    StoppedAnswering {
+        /// The node's name.
+        node: String,
+    },
+    /// The configured health check failed.
+    #[error("health check failed: {0}")]
+    HealthCheck(#[source] Box<StepError>),
 }
 
 impl Rollout<'_> {
-    async fn ssh_alive(&self, node: &Node, wait: Duration) -> bool {
+    /// Whether `ssh … true` succeeds within `wait`, trying every 2 s.
+    async fn ssh_alive(&self, argv: &[String], wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
         loop {
-            if let Ok(argv) = self.ssh.argv(node, &["true".into()], false, true) {
-                let ok = crate::remote::process(&argv, "ssh")
-                    .timeout(Duration::from_secs(15))
-                    .capture()
-                    .await
-                    .is_ok_and(|c| c.status.success());
-                if ok {
-                    return true;
-                }
+            let ok = crate::remote::process(argv, "ssh")
+                .timeout(Duration::from_secs(15))
+                .capture()
+                .await
+                .is_ok_and(|c| c.status.success());
+            if ok {
+                return true;
             }
             if Instant::now() >= deadline {
                 return false;
@@ -165,7 +190,9 @@ impl Rollout<'_> {
             let left = allocations
                 .iter()
                 .filter(|a| {
-                    a.node_id == id && a.desired_status == "run" && a.client_status == "running"
+                    a.node_id == id
+                        && a.desired_status == AllocDesiredStatus::Run
+                        && a.client_status == AllocClientStatus::Running
                 })
                 .count();
             if left == 0 {
@@ -200,109 +227,123 @@ impl Rollout<'_> {
         }
     }
 
-    /// Nomad's and Consul's view of the node after the switch, where they are reachable: a
-    /// core node must be an alive Nomad server again, and every Consul check must pass.
-    async fn status_gates(&self, node: &Node, line: &JobLine) -> PhaseResult {
-        if let (Some(nomad), "core") = (self.nomad, node.role.as_str()) {
-            line.set("waiting for the Nomad server");
-            self.settle(self.options.ssh_wait, || server_status(nomad, node))
-                .await
-                .map_err(|e| ("health", e.to_string()))?;
-        }
-        if let Some(consul) = &self.options.consul {
-            line.set("waiting for Consul checks");
-            self.settle(self.options.ssh_wait, || async {
-                match consul.node_health(&node.name).await {
-                    Ok(checks) => crate::consul::unhealthy(&node.name, &checks),
-                    Err(e) => Some(e.to_string()),
+    /// Runs one action of the plan.
+    async fn act(
+        &self,
+        node: &Node,
+        action: &Action,
+        run: &mut NodeRun,
+        line: &JobLine,
+    ) -> Result<(), StepError> {
+        let wait = self.options.ssh_wait;
+        match action {
+            Action::WaitForSsh(argv) => {
+                line.set("waiting for ssh");
+                self.ssh_alive(argv, wait)
+                    .await
+                    .then_some(())
+                    .ok_or_else(|| StepError::NoSsh {
+                        node: node.name.clone(),
+                    })?;
+            }
+            Action::Drain(id) => {
+                line.set("draining");
+                if let Some(nomad) = self.nomad {
+                    self.drain(node, nomad, id).await?;
                 }
-            })
-            .await
-            .map_err(|e| ("health", e.to_string()))?;
+            }
+            Action::Run(step) => {
+                line.set("switching");
+                self.run_step(step, run).await?;
+            }
+            Action::WaitAlive(argv) => {
+                // A new connection: the shared one may outlive an sshd the switch stopped.
+                self.ssh.close(node).await;
+                line.set("checking it is alive");
+                self.ssh_alive(argv, wait)
+                    .await
+                    .then_some(())
+                    .ok_or_else(|| StepError::StoppedAnswering {
+                        node: node.name.clone(),
+                    })?;
+            }
+            Action::HealthCheck(step) => {
+                line.set("health check");
+                self.run_step(step, run)
+                    .await
+                    .map_err(|e| StepError::HealthCheck(Box::new(e)))?;
+            }
+            Action::ServerRejoined => {
+                if let Some(nomad) = self.nomad {
+                    line.set("waiting for the Nomad server");
+                    self.settle(wait, || server_status(nomad, node)).await?;
+                }
+            }
+            Action::ConsulPasses => {
+                if let Some(consul) = &self.options.consul {
+                    line.set("waiting for Consul checks");
+                    self.settle(wait, || async {
+                        match consul.node_health(&node.name).await {
+                            Ok(checks) => crate::consul::unhealthy(&node.name, &checks),
+                            Err(e) => Some(e.to_string()),
+                        }
+                    })
+                    .await?;
+                }
+            }
+            Action::MarkEligible(id) => {
+                if let Some(nomad) = self.nomad {
+                    line.set("marking eligible");
+                    self.settle(Duration::from_secs(120), || async {
+                        match nomad.node(id).await {
+                            Ok(n) if n.status == NomadNodeStatus::Ready => None,
+                            _ => Some(format!("Nomad node {} is not ready", node.name)),
+                        }
+                    })
+                    .await?;
+                    nomad.set_eligibility(id, true).await?;
+                }
+            }
         }
         Ok(())
     }
 
-    async fn rebuild(&self, node: &Node, run: &mut NodeRun, line: &JobLine) -> PhaseResult {
-        line.set("waiting for ssh");
-        if !self.ssh_alive(node, self.options.ssh_wait).await {
-            return Err(("ssh", format!("{} does not answer ssh", node.name)));
-        }
-        let nomad_id = match (self.nomad, &node.nomad) {
-            (Some(nomad), Some(n)) if node.role == "client" => Some((nomad, n.id.clone())),
-            _ => None,
-        };
-        if let Some((nomad, id)) = &nomad_id {
-            line.set("draining");
-            self.drain(node, nomad, id)
+    /// Runs a node's plan in order, stopping at the first failed action.
+    async fn rebuild(
+        &self,
+        plan: &NodePlan<'_>,
+        run: &mut NodeRun,
+        line: &JobLine,
+    ) -> Result<(), PhaseError> {
+        for action in &plan.actions {
+            self.act(plan.node, action, run, line)
                 .await
-                .map_err(|e| ("drain", e.to_string()))?;
-        }
-        line.set("switching");
-        let steps = self
-            .strategy
-            .steps(node, self.ssh)
-            .map_err(|e| ("switch", e.to_string()))?;
-        for step in &steps {
-            self.run_step(step, run)
-                .await
-                .map_err(|e| ("switch", e.to_string()))?;
-        }
-        line.set("checking it is alive");
-        if !self.ssh_alive(node, self.options.ssh_wait).await {
-            return Err((
-                "alive",
-                format!("{} STOPPED ANSWERING SSH after the switch: check its console; the roll is stopped", node.name),
-            ));
-        }
-        if let Some(check) = &self.options.health_check {
-            line.set("health check");
-            let argv = self
-                .ssh
-                .argv(node, std::slice::from_ref(check), false, true)
-                .map_err(|e| ("health", e.to_string()))?;
-            let step = Step {
-                argv,
-                env: Vec::new(),
-            };
-            self.run_step(&step, run)
-                .await
-                .map_err(|e| ("health", format!("health check failed: {e}")))?;
-        }
-        self.status_gates(node, line).await?;
-        if let Some((nomad, id)) = &nomad_id {
-            line.set("marking eligible");
-            self.settle(Duration::from_secs(120), || async {
-                match nomad.node(id).await {
-                    Ok(n) if n.status == "ready" => None,
-                    _ => Some(format!("Nomad node {} is not ready", node.name)),
-                }
-            })
-            .await
-            .map_err(|e| ("eligible", e.to_string()))?;
-            nomad
-                .set_eligibility(id, true)
-                .await
-                .map_err(|e| ("eligible", e.to_string()))?;
+                .map_err(|error| PhaseError {
+                    phase: action.phase(),
+                    error,
+                })?;
         }
         Ok(())
     }
 
-    async fn node(&self, node: &Node) -> NodeOutcome {
+    async fn node(&self, plan: &NodePlan<'_>) -> NodeOutcome {
+        let node = plan.node;
         let started = Instant::now();
         let mut run = NodeRun {
             tail: VecDeque::new(),
         };
         let line = self.progress.line(&node.name);
-        let result = self.rebuild(node, &mut run, &line).await;
+        let result = self.rebuild(plan, &mut run, &line).await;
+        self.ssh.close(node).await;
         let (status, phase, message) = match result {
             Ok(()) => (NodeStatus::Done, None, None),
-            Err(("alive", message)) => (
-                NodeStatus::Unreachable,
-                Some("alive".to_string()),
-                Some(message),
-            ),
-            Err((phase, message)) => (NodeStatus::Failed, Some(phase.to_string()), Some(message)),
+            Err(PhaseError { phase, error }) => {
+                let status = match error {
+                    StepError::StoppedAnswering { .. } => NodeStatus::Unreachable,
+                    _ => NodeStatus::Failed,
+                };
+                (status, Some(phase), Some(error.to_string()))
+            }
         };
         match status {
             NodeStatus::Done => line.finish("done"),
@@ -331,7 +372,7 @@ async fn server_status(nomad: &NomadClient, node: &Node) -> Option<String> {
             || Some(m.addr.as_str()) == node.private_ip.as_deref()
     });
     match own {
-        Some(m) if m.status == "alive" => None,
+        Some(m) if m.status == ServerStatus::Alive => None,
         Some(m) => Some(format!(
             "Nomad server {} is {} after the switch",
             m.name, m.status
@@ -343,10 +384,9 @@ async fn server_status(nomad: &NomadClient, node: &Node) -> Option<String> {
     }
 }
 
-/// Rolls `strategy` out over `nodes`, in order, in batches.
+/// Rolls the plan (from [`plan`]) out, in order, in batches.
 pub async fn roll(
-    nodes: &[&Node],
-    strategy: &dyn Strategy,
+    plans: &[NodePlan<'_>],
     ssh: &Ssh,
     nomad: Option<&NomadClient>,
     options: &RollOptions,
@@ -354,7 +394,6 @@ pub async fn roll(
 ) -> Vec<NodeOutcome> {
     let rollout = Rollout {
         ssh,
-        strategy,
         nomad,
         options,
         progress,
@@ -362,10 +401,10 @@ pub async fn roll(
     let batch = options.parallel.min(options.max_unavailable).max(1);
     let mut outcomes = Vec::new();
     let mut stop = false;
-    for (i, chunk) in nodes.chunks(batch).enumerate() {
+    for (i, chunk) in plans.chunks(batch).enumerate() {
         if stop {
-            outcomes.extend(chunk.iter().map(|n| NodeOutcome {
-                node: n.name.clone(),
+            outcomes.extend(chunk.iter().map(|p| NodeOutcome {
+                node: p.node.name.clone(),
                 status: NodeStatus::Skipped,
                 phase: None,
                 message: None,

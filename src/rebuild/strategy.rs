@@ -54,7 +54,10 @@ impl Strategy for Nixos {
         let destination = ssh.destination(node)?;
         let link = self.out_dir.join(&node.name).display().to_string();
         // nix and nixos-rebuild open their own ssh connections; NIX_SSHOPTS carries ours.
-        let sshopts = ("NIX_SSHOPTS".to_string(), ssh.options(true).join(" "));
+        let sshopts = (
+            "NIX_SSHOPTS".to_string(),
+            ssh.node_options(node, true).join(" "),
+        );
         let attribute = format!(
             "{}#nixosConfigurations.{}.config.system.build.toplevel",
             self.flake, node.name

@@ -2,12 +2,10 @@
 //! line prefixed with the node's name, and a result per node.
 
 use std::collections::VecDeque;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Semaphore;
 
 use crate::inventory::Node;
@@ -44,69 +42,24 @@ async fn run_one(
     stream: Option<&crate::ui::Events>,
 ) -> NodeResult {
     let started = Instant::now();
-    let (mut command, what) = process.into_command();
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let failed = |status: String| NodeResult {
-        node: name.to_string(),
-        success: false,
-        exit_code: None,
-        status,
-        seconds: started.elapsed().as_secs_f64(),
-        tail: Vec::new(),
-    };
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => return failed(format!("cannot start {what}: {e}")),
-    };
-    let tail = Arc::new(std::sync::Mutex::new(VecDeque::new()));
-    let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, to_stderr: bool| {
-        let tail = tail.clone();
-        let prefix = format!("{name:<width$} | ");
-        async move {
-            let mut lines = BufReader::new(reader).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(events) = stream {
-                    events.output(&prefix, to_stderr, &line);
-                }
-                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                if tail.len() == TAIL {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+    let prefix = format!("{name:<width$} | ");
+    let tail = std::sync::Mutex::new(VecDeque::new());
+    let status = process
+        .stream(|to_stderr, line| {
+            if let Some(events) = stream {
+                events.output(&prefix, to_stderr, &line);
             }
-        }
-    };
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>);
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>);
-    let out_task = stdout.map(|s| pump(s, false));
-    let err_task = stderr.map(|s| pump(s, true));
-    let (_, _, status) = tokio::join!(
-        async {
-            if let Some(t) = out_task {
-                t.await
+            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+            if tail.len() == TAIL {
+                tail.pop_front();
             }
-        },
-        async {
-            if let Some(t) = err_task {
-                t.await
-            }
-        },
-        child.wait()
-    );
+            tail.push_back(line);
+        })
+        .await;
     let tail: Vec<String> = tail
-        .lock()
+        .into_inner()
         .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .cloned()
+        .into_iter()
         .collect();
     match status {
         Ok(status) => NodeResult {
@@ -117,7 +70,14 @@ async fn run_one(
             seconds: started.elapsed().as_secs_f64(),
             tail,
         },
-        Err(e) => failed(format!("waiting for {what}: {e}")),
+        Err(e) => NodeResult {
+            node: name.to_string(),
+            success: false,
+            exit_code: None,
+            status: format!("{e:#}"),
+            seconds: started.elapsed().as_secs_f64(),
+            tail: Vec::new(),
+        },
     }
 }
 

@@ -2,10 +2,14 @@
 //! running a command on many of them with bounded concurrency and node-prefixed output.
 
 mod fanout;
+mod multiplex;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use fanout::{run_on_nodes, FanOut, NodeResult};
+pub use multiplex::Multiplex;
 
 use crate::error::{Error, Result};
 use crate::inventory::Node;
@@ -18,6 +22,10 @@ pub struct Ssh {
     pub user: String,
     pub key_file: Option<PathBuf>,
     pub config_file: Option<PathBuf>,
+    /// Whether [`Ssh::reusing_connections`] may multiplex (`[ssh] reuse_connections`).
+    pub reuse: bool,
+    /// This run's shared connections, once set up.
+    multiplex: Option<Arc<Multiplex>>,
 }
 
 impl Ssh {
@@ -43,7 +51,62 @@ impl Ssh {
             user: settings.user.clone().unwrap_or_else(|| "root".into()),
             key_file,
             config_file,
+            reuse: settings.reuse_connections.unwrap_or(true),
+            multiplex: None,
         }
+    }
+
+    /// The same, with the ssh/scp calls to each of `nodes` sharing one connection per node
+    /// (see [`Multiplex`]); unchanged when reuse is off.
+    pub async fn reusing_connections(mut self, nodes: &[&Node]) -> Result<Ssh> {
+        if !self.reuse {
+            return Ok(self);
+        }
+        let targets = nodes
+            .iter()
+            .filter_map(|node| {
+                let address = node.address()?.to_string();
+                Some((address, self.destination(node).ok()?))
+            })
+            .collect::<Vec<_>>();
+        self.multiplex = Multiplex::prepare(&self.options(true), &targets)
+            .await?
+            .map(Arc::new);
+        Ok(self)
+    }
+
+    /// Whether the calls to `node` share one connection.
+    pub fn reuses(&self, node: &Node) -> bool {
+        self.multiplex
+            .as_ref()
+            .zip(node.address())
+            .is_some_and(|(m, a)| m.socket(a).is_some())
+    }
+
+    /// Closes `node`'s shared connection, if one is open (`ssh -O exit`); the next call opens
+    /// a new one. Closing a connection that is not there is not an error.
+    pub async fn close(&self, node: &Node) {
+        if !self.reuses(node) {
+            return;
+        }
+        let Ok(mut argv) = self.argv(node, &[], false, true) else {
+            return;
+        };
+        let destination = argv.pop().unwrap_or_default();
+        argv.extend(["-O".into(), "exit".into(), destination]);
+        let _ = process(&argv, "ssh -O exit")
+            .timeout(Duration::from_secs(10))
+            .capture()
+            .await;
+    }
+
+    /// The options for one node: [`Ssh::options`] and, when reused, the control options.
+    pub fn node_options(&self, node: &Node, batch: bool) -> Vec<String> {
+        let mut options = self.options(batch);
+        if let Some(multiplex) = &self.multiplex {
+            options.extend(multiplex.options(node));
+        }
+        options
     }
 
     /// Options every invocation gets; `batch` for non-interactive fan-out (no prompts).
@@ -86,7 +149,7 @@ impl Ssh {
         batch: bool,
     ) -> Result<Vec<String>> {
         let mut argv = vec!["ssh".to_string()];
-        argv.extend(self.options(batch));
+        argv.extend(self.node_options(node, batch));
         if tty {
             argv.push("-t".into());
         }
@@ -106,7 +169,7 @@ impl Ssh {
         remote_dir: &str,
     ) -> Result<Vec<String>> {
         let mut argv = vec!["scp".to_string(), "-r".into(), "-q".into()];
-        argv.extend(self.options(true));
+        argv.extend(self.node_options(node, true));
         argv.extend(files.iter().map(|f| f.display().to_string()));
         argv.push(format!("{}:{remote_dir}", self.destination(node)?));
         Ok(argv)

@@ -95,6 +95,10 @@ pub struct SshSettings {
     /// opens its shell in `<data_dir>/alloc/<allocation id>`.
     #[serde(default)]
     pub nomad_data_dir: Option<String>,
+    /// Whether `rebuild` shares one connection per node between its ssh/scp calls (default
+    /// true; a node whose ssh config sets ControlMaster/ControlPath is left to that config).
+    #[serde(default)]
+    pub reuse_connections: Option<bool>,
 }
 
 /// `[rebuild].strategy`: how `opsctl rebuild` changes a node.

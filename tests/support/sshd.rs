@@ -1,5 +1,6 @@
 //! Debian's `openssh-server` on an ephemeral loopback port, with throwaway host and user keys,
-//! running as the current user; killed by PID on drop.
+//! running as the current user; killed by PID on drop. It logs at VERBOSE to `sshd.log` in its
+//! directory, one `Connection from` line per TCP connection it accepts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -60,13 +61,16 @@ impl Sshd {
                      AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nUsePAM no\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
                      PermitRootLogin yes\nAcceptEnv OPSCTL_TEST_NODE\nSubsystem sftp internal-sftp\n\
-                     MaxStartups 200\nMaxSessions 200\nLogLevel ERROR\n",
+                     MaxStartups 200\nMaxSessions 200\nLogLevel VERBOSE\n",
                     dir = dir.path().display()
                 ),
             )
             .unwrap();
             let mut child = Command::new(&sshd)
-                .args(["-D", "-e", "-f"])
+                .arg("-D")
+                .arg("-E")
+                .arg(dir.path().join("sshd.log"))
+                .arg("-f")
                 .arg(&config)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -84,6 +88,15 @@ impl Sshd {
             let _ = child.wait();
         }
         panic!("sshd did not start listening");
+    }
+
+    /// TCP connections this sshd has accepted so far (from its log).
+    pub fn connections(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("Connection from "))
+            .count()
     }
 
     pub fn client_key(&self) -> PathBuf {
