@@ -1,6 +1,7 @@
 //! `deploy` against the Nomad simulator with 20 ms injected latency per request:
 //! 50 environments x 5 jobs, a no-op deploy (concurrent and sequential) and a deploy where
-//! every job changed. Run: `cargo bench --bench deploy`.
+//! every job changed. Run: `cargo bench --bench deploy` (prints the Nomad requests and writes
+//! of one run of each case before the timings).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -62,6 +63,20 @@ fn bump_revisions(root: &Path, round: usize) {
     }
 }
 
+/// Runs one deploy and prints how many requests (and writes) the simulator saw for it.
+fn count_requests(sim: &Sim, what: &str, deploy: impl FnOnce() -> usize) -> usize {
+    let before = sim.requests().len();
+    let changed = deploy();
+    let requests = &sim.requests()[before..];
+    let writes = requests.iter().filter(|r| r.method != "GET").count();
+    println!(
+        "{what}: {} Nomad requests ({writes} writes, {} changed jobs)",
+        requests.len(),
+        changed
+    );
+    changed
+}
+
 fn bench_deploy(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     synthetic::write_repo(dir.path(), ENVS, JOBS);
@@ -80,6 +95,14 @@ fn bench_deploy(c: &mut Criterion) {
         ENVS * JOBS
     );
     sim.set_latency(Duration::from_millis(20));
+    let noop = || runtime.block_on(deploy_all(&concurrent, dir.path()));
+    assert_eq!(count_requests(&sim, "no-op deploy", noop), 0);
+    bump_revisions(dir.path(), 1_000_000);
+    let changed = || runtime.block_on(deploy_all(&concurrent, dir.path()));
+    assert_eq!(
+        count_requests(&sim, "every job changed", changed),
+        ENVS * JOBS
+    );
 
     let mut group = c.benchmark_group("deploy 50 envs x 5 jobs, 20 ms latency");
     group.sample_size(10);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use nomad_sim::{Sim, SimConfig};
+use nomad_sim::Sim;
 use serde_json::Value;
 use support::{opsctl, require_tool, ExampleRepo};
 
@@ -18,13 +18,7 @@ const STAGING_JOBS: [&str; 4] = [
 ];
 
 fn sim() -> Sim {
-    let sim = Sim::start_with(SimConfig {
-        deploy_time: Duration::from_millis(60),
-        ..SimConfig::default()
-    });
-    // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
-    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
-    sim
+    support::example_sim()
 }
 
 const IDENTITY: [(&str, &str); 5] = [
@@ -404,9 +398,10 @@ fn destroy_leaves_nothing_and_twice_is_a_no_op() {
         ),
         STAGING_JOBS.to_vec()
     );
+    // The deploy flow's record of the environment goes with it.
     assert_eq!(
         report["deleted_variables"],
-        serde_json::json!(["nomad/jobs/marlowe-run"])
+        serde_json::json!(["nomad/jobs/marlowe-run", "opsctl/deploys/gone"])
     );
     assert!(!sim.namespaces().contains(&"gone".to_string()));
     assert!(sim.job_ids("gone").is_empty());

@@ -1,5 +1,5 @@
 //! `opsctl deploy <env>... [--job NAME] [--plan] [--yes] [--no-wait] [--timeout DUR]
-//! [--promote] [--prune] [--detailed-exitcode]`
+//! [--promote] [--prune] [--refresh] [--detailed-exitcode]`
 
 use std::time::Duration;
 
@@ -78,6 +78,10 @@ pub struct Args {
     /// With --plan: exit 3 when there are changes
     #[arg(long, requires = "plan")]
     pub detailed_exitcode: bool,
+    /// Plan every job with Nomad instead of trusting the listing's fingerprints and the
+    /// deploy records (one plan and one read per job, as before no-op detection)
+    #[arg(long)]
+    pub refresh: bool,
     /// At most this many Nomad requests at once
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -162,6 +166,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         promote: args.promote,
         prune: args.prune,
         concurrency: usize::from(args.concurrency),
+        refresh: args.refresh,
     };
     let deployer = Deployer::new(client, options, ctx.events());
     let plans = if nomad_envs.is_empty() {

@@ -8,10 +8,12 @@ mod diff;
 mod plan;
 mod preview;
 mod progress;
+mod record;
 mod report;
 mod submit;
 mod watch;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,10 +23,18 @@ pub use crate::ui::{JobLine, Progress};
 pub use diff::format_diff;
 pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
 pub use preview::{planned_outcomes, PlanView};
+pub use record::{fingerprint, record_path, META_FINGERPRINT, RECORD_PREFIX};
 pub use report::{DeployReport, JobOutcome, JobStatus};
 pub use submit::SubmitError;
 
 use crate::nomad::NomadClient;
+use submit::Submitted;
+
+/// A job after the submit phase: done (unchanged, stopped, failed) or submitted and to follow.
+enum Step {
+    Done(JobOutcome),
+    Submitted(JobOutcome, Submitted, JobLine),
+}
 
 /// Meta keys opsctl adds to every job it submits: they mark the job as managed (for `--prune`).
 pub const META_ENVIRONMENT: &str = "opsctl_environment";
@@ -43,6 +53,8 @@ pub struct DeployOptions {
     pub prune: bool,
     /// Bound on concurrent Nomad requests (plans, submits, namespace calls).
     pub concurrency: usize,
+    /// Plan every job with Nomad, even those the listing shows unchanged (`--refresh`).
+    pub refresh: bool,
 }
 
 impl Default for DeployOptions {
@@ -54,6 +66,7 @@ impl Default for DeployOptions {
             promote: false,
             prune: false,
             concurrency: 16,
+            refresh: false,
         }
     }
 }
@@ -96,6 +109,8 @@ impl Deployer {
             .collect()
     }
 
+    /// Submits the environment's changes, records the deploy (once every submit is done, so
+    /// the record is newer than all of them), then follows the rollouts.
     async fn apply_env(&self, env: &EnvPlan) -> Vec<JobOutcome> {
         if let Err(error) = self.ensure_namespace(env).await {
             return env
@@ -104,25 +119,36 @@ impl Deployer {
                 .map(|job| JobOutcome::from_plan(env, job).failed(format!("namespace: {error}")))
                 .collect();
         }
-        let jobs = env.jobs.iter().map(|job| async move {
-            if job.action == Action::Unchanged {
-                JobOutcome::from_plan(env, job).with_status(JobStatus::Unchanged)
-            } else {
-                self.apply_job(env, job).await
-            }
-        });
-        futures::future::join_all(jobs).await
+        let steps =
+            futures::future::join_all(env.jobs.iter().map(|job| self.submit_job(env, job))).await;
+        self.record(env, &steps).await;
+        let finished = steps
+            .into_iter()
+            .zip(&env.jobs)
+            .map(|(step, job)| async move {
+                match step {
+                    Step::Done(outcome) => outcome,
+                    Step::Submitted(outcome, submitted, line) => {
+                        self.follow(env, job, outcome, &submitted, &line).await
+                    }
+                }
+            });
+        futures::future::join_all(finished).await
     }
 
-    async fn apply_job(&self, env: &EnvPlan, job: &JobPlan) -> JobOutcome {
+    /// Stops, submits or leaves one job; a submitted job is followed afterwards.
+    async fn submit_job(&self, env: &EnvPlan, job: &JobPlan) -> Step {
         let outcome = JobOutcome::from_plan(env, job);
+        if job.action == Action::Unchanged {
+            return Step::Done(outcome.with_status(JobStatus::Unchanged));
+        }
         let line = self.progress.job(&env.environment, &job.id);
         if job.action == Action::Stop {
             line.set("stopping");
             let result = self
                 .bounded(self.client.deregister(&env.namespace, &job.id, false))
                 .await;
-            return match result {
+            return Step::Done(match result {
                 Ok(_) => {
                     line.finish("stopped");
                     outcome.with_status(JobStatus::Stopped)
@@ -131,26 +157,33 @@ impl Deployer {
                     line.fail(&format!("stop failed: {e}"));
                     outcome.failed(e.to_string())
                 }
-            };
+            });
         }
         line.set("submitting");
-        let submitted = match self.submit(env, job).await {
-            Ok(submitted) => submitted,
+        match self.submit(env, job).await {
+            Ok(submitted) => Step::Submitted(outcome.submitted(&submitted), submitted, line),
             Err(reason) => {
                 line.fail(&format!("submit failed: {reason}"));
-                return outcome.failed(reason.to_string());
+                Step::Done(outcome.failed(reason.to_string()))
             }
-        };
-        let outcome = outcome.submitted(&submitted);
+        }
+    }
+
+    /// Follows a submitted job's rollout (unless `--no-wait`) to its outcome.
+    async fn follow(
+        &self,
+        env: &EnvPlan,
+        job: &JobPlan,
+        outcome: JobOutcome,
+        submitted: &Submitted,
+        line: &JobLine,
+    ) -> JobOutcome {
         if !self.options.wait {
             line.finish(&format!("submitted as version {}", submitted.version));
             return outcome.with_status(JobStatus::Submitted);
         }
-        let watched = tokio::time::timeout(
-            self.options.timeout,
-            self.watch(env, job, &submitted, &line),
-        )
-        .await;
+        let watched =
+            tokio::time::timeout(self.options.timeout, self.watch(env, job, submitted, line)).await;
         let outcome = match watched {
             Ok(result) => outcome.watched(result),
             Err(_) => outcome.timed_out(self.options.timeout),
@@ -161,6 +194,48 @@ impl Deployer {
             line.finish(&outcome.final_line());
         }
         outcome
+    }
+
+    /// Writes the environment's deploy record (see [`record`]) when this deploy asked Nomad
+    /// about any of its jobs and every submit went through. A failed submit leaves the old
+    /// record, so the next deploy plans the jobs registered since (shown as drift) rather
+    /// than trusting a record that may hide someone else's change.
+    async fn record(&self, env: &EnvPlan, steps: &[Step]) {
+        let asked = env
+            .jobs
+            .iter()
+            .any(|j| j.planned || j.action != Action::Unchanged);
+        let failed = steps
+            .iter()
+            .any(|s| matches!(s, Step::Done(o) if o.status.is_failure()));
+        if !asked || failed || env.jobs.is_empty() {
+            return;
+        }
+        let items: BTreeMap<String, String> = steps
+            .iter()
+            .zip(&env.jobs)
+            .filter(|(_, job)| job.action != Action::Stop)
+            .map(|(step, job)| {
+                let index = match step {
+                    Step::Submitted(_, submitted, _) => submitted.job_modify_index,
+                    Step::Done(_) => job.job_modify_index,
+                };
+                (job.id.clone(), index.to_string())
+            })
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        let path = record_path(&env.environment);
+        let written = self
+            .bounded(self.client.put_variable(&env.namespace, &path, &items))
+            .await;
+        if let Err(error) = written {
+            tracing::warn!(
+                environment = %env.environment, %error,
+                "could not write the deploy record; the next deploy plans every job of the environment"
+            );
+        }
     }
 
     async fn ensure_namespace(&self, env: &EnvPlan) -> Result<(), crate::nomad::NomadError> {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::record::{self, Check, Listing};
 use super::{Deployer, META_CLUSTER, META_ENVIRONMENT};
 use crate::error::{Error, Result};
 use crate::nomad::types::{placement_reasons, AllocMetric, JobDiff, JobListStub};
@@ -49,6 +50,11 @@ pub struct JobPlan {
     /// Periodic jobs: the next launch Nomad's plan reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_launch: Option<String>,
+    /// Changed in Nomad by someone else since opsctl's last deploy of the environment.
+    pub drift: bool,
+    /// Asked of Nomad's planner (false: decided from the listing, or new in a new namespace).
+    #[serde(skip)]
+    pub planned: bool,
 }
 
 impl JobPlan {
@@ -74,6 +80,8 @@ impl JobPlan {
             warnings: String::new(),
             placement_failures: BTreeMap::new(),
             next_launch: None,
+            drift: false,
+            planned: false,
         }
     }
 }
@@ -86,6 +94,9 @@ pub struct EnvPlan {
     pub description: String,
     /// When false, the namespace is created before submitting (and every job is new).
     pub namespace_exists: bool,
+    /// The environment's deploy record existed when it was planned.
+    #[serde(skip)]
+    pub recorded: bool,
     pub jobs: Vec<JobPlan>,
 }
 
@@ -99,16 +110,19 @@ impl EnvPlan {
     }
 }
 
-/// A job rendered for an environment, marked as managed, ready to plan.
+/// A job rendered for an environment, marked as managed and fingerprinted, ready to plan.
 struct Candidate {
     name: String,
     id: String,
     kind: String,
     spec: Value,
+    fingerprint: String,
 }
 
 /// Renders and checks every job of `envs` (nothing is sent when any of them is invalid), then
-/// plans them against Nomad, concurrently within the deployer's bound.
+/// lists the cluster once ([`Listing`]: namespaces, jobs with meta, deploy records, in one
+/// round trip) and plans with Nomad only the jobs the listing cannot vouch for (see
+/// [`record::check`]); `--refresh` plans them all. Plans run concurrently within the bound.
 pub async fn plan_environments(
     deployer: &Deployer,
     repo: &Repo,
@@ -129,11 +143,19 @@ pub async fn plan_environments(
             Ok(jobs) => {
                 let candidates = jobs
                     .into_iter()
-                    .map(|job| Candidate {
-                        kind: job_kind(&job.job),
-                        spec: mark_managed(job.job, &env.name, &repo.cluster.name),
-                        name: job.name,
-                        id: job.id,
+                    .map(|job| {
+                        let spec =
+                            record::stamp(mark_managed(job.job, &env.name, &repo.cluster.name));
+                        Candidate {
+                            kind: job_kind(&spec),
+                            fingerprint: spec["Meta"][record::META_FINGERPRINT]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            spec,
+                            name: job.name,
+                            id: job.id,
+                        }
                     })
                     .collect::<Vec<_>>();
                 rendered.push((env, candidates));
@@ -145,81 +167,112 @@ pub async fn plan_environments(
     if !problems.is_empty() {
         return Err(Error::Problems(problems));
     }
-    let plans = rendered.into_iter().map(|(env, candidates)| async move {
-        let namespace = env.namespace.as_str();
-        let existing = deployer
-            .bounded(deployer.client.namespace(namespace))
-            .await
-            .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))?;
-        let mut plan = EnvPlan {
-            environment: env.name.clone(),
-            namespace: namespace.to_string(),
-            cluster: repo.cluster.name.clone(),
-            description: env
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("opsctl environment {}", env.name)),
-            namespace_exists: existing.is_some(),
-            jobs: Vec::new(),
-        };
-        if existing.is_none() {
-            // Nomad cannot plan in a namespace that does not exist yet: every job is new.
-            plan.jobs = candidates.into_iter().map(new_job).collect();
-            return Ok(plan);
-        }
-        let running = deployer
-            .bounded(deployer.client.jobs(namespace))
-            .await
-            .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))?;
-        // `/v1/jobs` entries carry no version (Nomad's JobListStub): read it from each job.
-        let listed: BTreeSet<&str> = running.iter().map(|j| j.id.as_str()).collect();
-        let wanted: BTreeSet<String> = candidates.iter().map(|c| c.id.clone()).collect();
-        let planned = futures::future::join_all(
-            candidates
-                .into_iter()
-                .map(|candidate| plan_job(deployer, &env.name, candidate)),
-        )
-        .await;
-        let mut jobs = Vec::new();
-        for job in planned {
-            jobs.push(job?);
-        }
-        if deployer.options.prune {
-            jobs.extend(prunable(&running, &env.name, &wanted).map(|stub| {
-                JobPlan::unplanned(
-                    String::new(),
-                    stub.id.clone(),
-                    stub.kind.clone(),
-                    Action::Stop,
-                    None,
-                    stub.job_modify_index,
-                )
-            }));
-        }
-        let versions = futures::future::join_all(jobs.iter().map(|job| {
-            let known = listed.contains(job.id.as_str());
-            async move {
-                if !known {
-                    return Ok(None);
-                }
-                deployer
-                    .bounded(deployer.client.job(namespace, &job.id))
-                    .await
-                    .map(|found| {
-                        found
-                            .as_ref()
-                            .and_then(|j| j.get("Version"))
-                            .and_then(Value::as_u64)
-                    })
-                    .map_err(|e| Error::failed(format!("environment `{}`: {e}", env.name)))
+    if rendered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listing = Listing::fetch(deployer)
+        .await
+        .map_err(|e| Error::failed(format!("listing the cluster: {e}")))?;
+    let listing = &listing;
+    let no_jobs = BTreeMap::new();
+    let plans = rendered.into_iter().map(|(env, candidates)| {
+        let no_jobs = &no_jobs;
+        async move {
+            let namespace = env.namespace.as_str();
+            let namespace_exists = listing.namespaces.contains(namespace);
+            let mut plan = EnvPlan {
+                environment: env.name.clone(),
+                namespace: namespace.to_string(),
+                cluster: repo.cluster.name.clone(),
+                description: env
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| format!("opsctl environment {}", env.name)),
+                namespace_exists,
+                recorded: listing.record(namespace, &env.name).is_some(),
+                jobs: Vec::new(),
+            };
+            if !namespace_exists {
+                // Nomad cannot plan in a namespace that does not exist yet: every job is new.
+                plan.jobs = candidates.into_iter().map(new_job).collect();
+                return Ok(plan);
             }
-        }))
-        .await;
-        for (mut job, version) in jobs.into_iter().zip(versions) {
-            job.version_before = version?;
-            plan.jobs.push(job);
+            let running = listing.jobs.get(namespace).unwrap_or(no_jobs);
+            let record = listing.record(namespace, &env.name);
+            let wanted: BTreeSet<String> = candidates.iter().map(|c| c.id.clone()).collect();
+            let planned = futures::future::join_all(candidates.into_iter().map(|candidate| {
+                let stub = running.get(&candidate.id);
+                let refresh = deployer.options.refresh;
+                match record::check(stub, &candidate.fingerprint, record, refresh) {
+                    Check::Unchanged => {
+                        let index = stub.map_or(0, |s| s.job_modify_index);
+                        let version = stub.and_then(record::stamped_version);
+                        futures::future::Either::Left(async move {
+                            let mut job = JobPlan::unplanned(
+                                candidate.name,
+                                candidate.id,
+                                candidate.kind,
+                                Action::Unchanged,
+                                Some(candidate.spec),
+                                index,
+                            );
+                            job.version_before = version;
+                            Ok::<_, Error>(job)
+                        })
+                    }
+                    check => futures::future::Either::Right(async move {
+                        let known = stub.is_some();
+                        let mut candidate = candidate;
+                        // Planned with the stored stamp, so only a real change shows a diff.
+                        record::stamp_version(
+                            &mut candidate.spec,
+                            stub.and_then(record::stamped_version),
+                        );
+                        let mut job = plan_job(deployer, &env.name, candidate).await?;
+                        job.drift = check == Check::Drift;
+                        job.planned = true;
+                        if known {
+                            // `/v1/jobs` entries carry no version (Nomad's JobListStub).
+                            job.version_before = deployer
+                                .bounded(deployer.client.job(namespace, &job.id))
+                                .await
+                                .map_err(|e| {
+                                    Error::failed(format!("environment `{}`: {e}", env.name))
+                                })?
+                                .as_ref()
+                                .and_then(|j| j.get("Version"))
+                                .and_then(Value::as_u64);
+                        }
+                        if job.action != Action::Unchanged {
+                            if let Some(spec) = job.spec.as_mut() {
+                                let next = job.version_before.map_or(0, |v| v + 1);
+                                record::stamp_version(spec, Some(next));
+                            }
+                        }
+                        Ok::<_, Error>(job)
+                    }),
+                }
+            }))
+            .await;
+            for job in planned {
+                plan.jobs.push(job?);
+            }
+            if deployer.options.prune {
+                let stubs: Vec<JobListStub> = running.values().cloned().collect();
+                plan.jobs
+                    .extend(prunable(&stubs, &env.name, &wanted).map(|stub| {
+                        JobPlan::unplanned(
+                            String::new(),
+                            stub.id.clone(),
+                            stub.kind.clone(),
+                            Action::Stop,
+                            None,
+                            stub.job_modify_index,
+                        )
+                    }));
+            }
+            Ok::<_, Error>(plan)
         }
-        Ok::<_, Error>(plan)
     });
     futures::future::join_all(plans).await.into_iter().collect()
 }
@@ -274,10 +327,13 @@ async fn plan_job(deployer: &Deployer, env: &str, candidate: Candidate) -> Resul
         placement_failures,
         next_launch: Some(response.next_periodic_launch)
             .filter(|t| !t.is_empty() && !t.starts_with("0001-01-01")),
+        drift: false,
+        planned: true,
     })
 }
 
-fn new_job(candidate: Candidate) -> JobPlan {
+fn new_job(mut candidate: Candidate) -> JobPlan {
+    record::stamp_version(&mut candidate.spec, Some(0));
     JobPlan::unplanned(
         candidate.name,
         candidate.id,

@@ -47,6 +47,13 @@ impl Report for PlanView<'_> {
                         env.namespace
                     )),
                 }
+                if job.drift {
+                    out.push_str(
+                        &style.warn(
+                            "  drift: changed in Nomad outside opsctl since its last deploy\n",
+                        ),
+                    );
+                }
                 if !job.warnings.is_empty() {
                     out.push_str(&style.warn(&format!("  warnings: {}\n", job.warnings.trim())));
                 }

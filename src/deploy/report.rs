@@ -59,6 +59,9 @@ pub struct JobOutcome {
     pub reason: Option<String>,
     /// The job changed between plan and submit (check-and-set) and was re-planned once.
     pub replanned: bool,
+    /// Changed in Nomad outside opsctl since opsctl last deployed the environment (its
+    /// `JobModifyIndex` is newer than the environment's deploy record).
+    pub drift: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<JobDiff>,
     /// Task groups Nomad could not place (`FailedTGAllocs`), with its metrics.
@@ -83,6 +86,7 @@ impl JobOutcome {
             reverted_to: None,
             reason: None,
             replanned: false,
+            drift: job.drift,
             diff: job.diff.clone(),
             placement_failures: job.placement_failures.clone(),
         }
@@ -323,7 +327,11 @@ impl Report for DeployReport {
             table.add_row(vec![
                 job.environment.clone(),
                 job.id.clone(),
-                format!("{:?}", job.action).to_lowercase(),
+                if job.drift {
+                    format!("{:?} (drift)", job.action).to_lowercase()
+                } else {
+                    format!("{:?}", job.action).to_lowercase()
+                },
                 versions,
                 status,
                 deployment,

@@ -56,6 +56,9 @@ pub struct Submitted {
     pub version: u64,
     /// A check-and-set conflict happened and the job was re-planned.
     pub replanned: bool,
+    /// The job's `JobModifyIndex` after the submit (what the register answered, or the
+    /// re-plan's when our spec was found in place).
+    pub job_modify_index: u64,
 }
 
 /// Nomad's answer when `EnforceIndex` does not match.
@@ -77,17 +80,19 @@ impl Deployer {
         let Some(spec) = &job.spec else {
             return Err(SubmitError::NoSpec);
         };
+        let mut spec = spec.clone();
         let mut index = job.job_modify_index;
         let mut replanned = false;
         let mut transient = 0;
         loop {
-            let error = match self.bounded(self.client.register(spec, index)).await {
+            let error = match self.bounded(self.client.register(&spec, index)).await {
                 Ok(response) => {
                     let version = self.current_version(env, job).await?;
                     return Ok(Submitted {
                         eval_id: Some(response.eval_id).filter(|id| !id.is_empty()),
                         version,
                         replanned,
+                        job_modify_index: response.job_modify_index,
                     });
                 }
                 Err(error) => error,
@@ -111,16 +116,30 @@ impl Deployer {
             } else {
                 return Err(SubmitError::Nomad(error));
             }
-            match self.replan(spec).await? {
-                Replanned::AlreadyApplied => {
+            match self.replan(&spec).await? {
+                Replanned::AlreadyApplied(job_modify_index) => {
                     let version = self.current_version(env, job).await?;
                     return Ok(Submitted {
                         eval_id: None,
                         version,
                         replanned,
+                        job_modify_index,
                     });
                 }
-                Replanned::Index(new_index) => index = new_index,
+                Replanned::Index(new_index) => {
+                    // Someone else's version came in between: stamp the one ours will get.
+                    let stored = self
+                        .bounded(self.client.job(&env.namespace, &job.id))
+                        .await
+                        .map_err(SubmitError::ReadBack)?;
+                    let next = stored
+                        .as_ref()
+                        .and_then(|j| j.get("Version"))
+                        .and_then(Value::as_u64)
+                        .map_or(0, |v| v + 1);
+                    super::record::stamp_version(&mut spec, Some(next));
+                    index = new_index;
+                }
             }
         }
     }
@@ -131,7 +150,7 @@ impl Deployer {
             .await
             .map_err(SubmitError::Replan)?;
         Ok(match plan.diff.as_ref().map(|d| d.kind.as_str()) {
-            Some("None") => Replanned::AlreadyApplied,
+            Some("None") => Replanned::AlreadyApplied(plan.job_modify_index),
             _ => Replanned::Index(plan.job_modify_index),
         })
     }
@@ -155,6 +174,7 @@ impl Deployer {
 }
 
 enum Replanned {
-    AlreadyApplied,
+    /// Nomad holds our spec already, at this `JobModifyIndex`.
+    AlreadyApplied(u64),
     Index(u64),
 }

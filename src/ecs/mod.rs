@@ -79,6 +79,7 @@ pub async fn deploy_env(
             reverted_to: None,
             reason: None,
             replanned: false,
+            drift: false,
             diff: None,
             placement_failures: Default::default(),
         };

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::config::NomadConfig;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum NomadError {
     #[error("cannot reach Nomad at {address}: {message} (set NOMAD_ADDR or [nomad].address)")]
     Unreachable { address: String, message: String },

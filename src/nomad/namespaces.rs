@@ -2,6 +2,8 @@
 //! the namespace's variables. Nomad refuses to delete a namespace that still has non-terminal
 //! jobs or allocations, or variables.
 
+use std::collections::BTreeMap;
+
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
@@ -58,13 +60,38 @@ impl NomadClient {
 
     /// Metadata of every variable in `namespace`.
     pub async fn variables(&self, namespace: &str) -> Result<Vec<VariableMetadata>, NomadError> {
+        self.variables_under(namespace, "").await
+    }
+
+    /// Metadata of the variables whose path starts with `prefix`, in `namespace` (`*`: in
+    /// every namespace the token may list).
+    pub async fn variables_under(
+        &self,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<VariableMetadata>, NomadError> {
         let query = [
-            ("prefix", String::new()),
+            ("prefix", prefix.to_string()),
             ("namespace", namespace.to_string()),
         ];
         self.get::<Option<Vec<VariableMetadata>>>("/v1/vars", &query)
             .await
             .map(|(v, _)| v.unwrap_or_default())
+    }
+
+    /// Writes (creates or replaces) a variable; returns its metadata with the new
+    /// `ModifyIndex`. An upsert, so retried like one.
+    pub async fn put_variable(
+        &self,
+        namespace: &str,
+        path: &str,
+        items: &BTreeMap<String, String>,
+    ) -> Result<VariableMetadata, NomadError> {
+        let url = format!("/v1/var/{}", path_segments(path));
+        let query = [("namespace", namespace.to_string())];
+        let body = serde_json::json!({ "Namespace": namespace, "Path": path, "Items": items });
+        self.write(Method::PUT, &url, &query, Some(&body), true)
+            .await
     }
 
     /// Deletes one variable (Nomad answers 204 with no body).

@@ -173,6 +173,8 @@ pub struct Deployment {
     pub status_description: String,
     pub task_groups: BTreeMap<String, DeploymentState>,
     #[serde(deserialize_with = "null_as_default")]
+    pub create_index: u64,
+    #[serde(deserialize_with = "null_as_default")]
     pub modify_index: u64,
 }
 
@@ -238,6 +240,8 @@ pub struct Evaluation {
     pub failed_tg_allocs: Option<BTreeMap<String, AllocMetric>>,
     #[serde(deserialize_with = "null_as_default")]
     pub blocked_eval: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub modify_index: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -37,6 +37,17 @@ pub fn example_remote(
     bare
 }
 
+/// A Nomad simulator (60 ms rollouts) with a client in the example's first datacenter
+/// (its own client is in `dc1`, where the example's jobs cannot be placed).
+pub fn example_sim() -> nomad_sim::Sim {
+    let sim = nomad_sim::Sim::start_with(nomad_sim::SimConfig {
+        deploy_time: std::time::Duration::from_millis(60),
+        ..nomad_sim::SimConfig::default()
+    });
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
+    sim
+}
+
 /// The project root (holds the worked example).
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

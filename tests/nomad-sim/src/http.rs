@@ -364,22 +364,9 @@ async fn route(
         }
         (Method::GET, ["v1", "jobs"]) => {
             let with_meta = query.get("meta") == Some("true");
-            let filter_ns = ns.clone();
-            read(
-                shared,
-                query,
-                headers,
-                Need::Capability(ns.clone(), "list-jobs"),
-                move |s| {
-                    let jobs: Vec<Value> = s
-                        .jobs
-                        .iter()
-                        .filter(|((n, _), _)| filter_ns == "*" || *n == filter_ns)
-                        .map(|(_, r)| job_stub(&r.job, with_meta))
-                        .collect();
-                    Ok((json!(jobs), s.index))
-                },
-            )
+            list_namespaced(shared, query, headers, &ns, "list-jobs", move |s| {
+                s.jobs.values().map(|r| job_stub(&r.job, with_meta)).collect()
+            })
             .await
         }
         (Method::POST | Method::PUT, ["v1", "jobs"])
@@ -545,6 +532,15 @@ async fn route(
             )
             .await
         }
+        (Method::GET, ["v1", "deployments"]) => {
+            // Nomad's Deployment.List: oldest first by CreateIndex.
+            list_namespaced(shared, query, headers, &ns, "read-job", |s| {
+                let mut list: Vec<Value> = s.deployments.values().map(|d| d.value.clone()).collect();
+                list.sort_by_key(|d| d["CreateIndex"].as_u64().unwrap_or_default());
+                list
+            })
+            .await
+        }
         (Method::GET, ["v1", "deployment", id]) => {
             read_object(shared, query, headers, id, "deployment", |s, id| {
                 s.deployments.get(id).map(|d| d.value.clone())
@@ -567,22 +563,9 @@ async fn route(
             .await
         }
         (Method::GET, ["v1", "allocations"]) => {
-            let filter_ns = ns.clone();
-            read(
-                shared,
-                query,
-                headers,
-                Need::Capability(ns.clone(), "read-job"),
-                move |s| {
-                    let allocs: Vec<Value> = s
-                        .allocs
-                        .values()
-                        .filter(|a| filter_ns == "*" || a.value["Namespace"] == filter_ns.as_str())
-                        .map(|a| a.value.clone())
-                        .collect();
-                    Ok((json!(allocs), s.index))
-                },
-            )
+            list_namespaced(shared, query, headers, &ns, "read-job", |s| {
+                s.allocs.values().map(|a| a.value.clone()).collect()
+            })
             .await
         }
         (Method::GET, ["v1", "allocation", id]) => {
@@ -674,6 +657,68 @@ async fn route(
             )),
         },
     }
+}
+
+/// A list request: in one namespace it needs the capability there; with `namespace=*` any
+/// token may ask and the answer holds only the namespaces it may list (Nomad's
+/// `allowedNSes` filter), never a 403.
+fn list_need(namespace: &str, capability: &'static str) -> Need {
+    if namespace == "*" {
+        Need::AnyToken
+    } else {
+        Need::Capability(namespace.to_string(), capability)
+    }
+}
+
+/// `GET` of a list of objects that carry their `Namespace`: those of the namespace asked
+/// for, or with `*` those of every namespace the token may read; answered at the state's
+/// index, as a blocking query.
+async fn list_namespaced(
+    shared: &Arc<Shared>,
+    query: &Query,
+    headers: &HeaderMap,
+    namespace: &str,
+    capability: &'static str,
+    objects: impl Fn(&State) -> Vec<Value>,
+) -> Response {
+    let asked = namespace.to_string();
+    let token = headers.clone();
+    read(
+        shared,
+        query,
+        headers,
+        list_need(namespace, capability),
+        move |s| {
+            let list: Vec<Value> = objects(s)
+                .into_iter()
+                .filter(|v| {
+                    let n = v["Namespace"].as_str().unwrap_or_default();
+                    listable(s, &token, &asked, n, capability)
+                })
+                .collect();
+            Ok((json!(list), s.index))
+        },
+    )
+    .await
+}
+
+/// Whether an object of namespace `object_ns` belongs in a list asked for `asked`.
+fn listable(
+    state: &State,
+    headers: &HeaderMap,
+    asked: &str,
+    object_ns: &str,
+    capability: &'static str,
+) -> bool {
+    if asked != "*" {
+        return asked == object_ns;
+    }
+    authorize(
+        state,
+        headers,
+        &Need::Capability(object_ns.to_string(), capability),
+    )
+    .is_ok()
 }
 
 /// `GET /v1/<kind>/:id` of an object that carries its namespace.

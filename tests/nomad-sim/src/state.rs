@@ -476,6 +476,12 @@ impl State {
         let create_index = previous
             .map(|r| r.job["CreateIndex"].clone())
             .unwrap_or(json!(index));
+        // Nomad commits the job only when its spec changed: re-registering the same spec keeps
+        // its JobModifyIndex (and answers it), like `nomad/job_endpoint.go` Register.
+        let job_modify_index = previous
+            .filter(|_| !spec_changed)
+            .and_then(|r| r.job["JobModifyIndex"].as_u64())
+            .unwrap_or(index);
         let stable = previous
             .filter(|_| !spec_changed)
             .map(|r| r.job["Stable"].clone())
@@ -487,7 +493,7 @@ impl State {
             map.insert("SubmitTime".into(), json!(now_nanos()));
             map.insert("CreateIndex".into(), create_index);
             map.insert("ModifyIndex".into(), json!(index));
-            map.insert("JobModifyIndex".into(), json!(index));
+            map.insert("JobModifyIndex".into(), json!(job_modify_index));
         }
         let record = self.jobs.entry(key.clone()).or_insert(JobRecord {
             job: Value::Null,
@@ -507,7 +513,7 @@ impl State {
                 record.job["Status"] = json!("running");
             }
             return Ok(json!({
-                "EvalID": "", "EvalCreateIndex": 0, "JobModifyIndex": index,
+                "EvalID": "", "EvalCreateIndex": 0, "JobModifyIndex": job_modify_index,
                 "Warnings": "", "Index": index, "LastContact": 0, "KnownLeader": true,
             }));
         }
@@ -563,7 +569,7 @@ impl State {
             }),
         );
         Ok(json!({
-            "EvalID": eval_id, "EvalCreateIndex": index, "JobModifyIndex": index,
+            "EvalID": eval_id, "EvalCreateIndex": index, "JobModifyIndex": job_modify_index,
             "Warnings": "", "Index": index, "LastContact": 0, "KnownLeader": true,
         }))
     }

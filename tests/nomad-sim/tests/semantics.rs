@@ -102,7 +102,8 @@ fn versions_bump_only_when_the_spec_changes_and_indexes_grow() {
     let (_, stored, index2) = api.get("/v1/job/web");
     assert_eq!(stored["Version"], 0, "same spec, same version");
     assert!(index2 > index1);
-    assert!(stored["JobModifyIndex"].as_u64() > first["JobModifyIndex"].as_u64());
+    // Nomad commits a register only when the spec changed (`nomad/job_endpoint.go`).
+    assert_eq!(stored["JobModifyIndex"], first["JobModifyIndex"]);
     api.register(&job("web", "web:2"), None);
     let (_, stored, _) = api.get("/v1/job/web");
     assert_eq!(stored["Version"], 1);

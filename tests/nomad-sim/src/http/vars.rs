@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::{error, read, write, Need, Query};
+use super::{error, list_namespaced, read, write, Need, Query};
 use crate::state::ApiError;
 use crate::Shared;
 
@@ -33,23 +33,13 @@ pub(super) async fn route(
     Some(match (method.clone(), parts) {
         (Method::GET, ["v1", "vars"]) => {
             let prefix = query.get("prefix").unwrap_or_default().to_string();
-            read(
-                shared,
-                query,
-                headers,
-                Need::Capability(ns.clone(), "list-jobs"),
-                move |s| {
-                    let list: Vec<Value> = s
-                        .variables
-                        .iter()
-                        .filter(|((n, path), _)| {
-                            (ns == "*" || *n == ns) && path.starts_with(&prefix)
-                        })
-                        .map(|(_, v)| metadata(v))
-                        .collect();
-                    Ok((json!(list), s.index))
-                },
-            )
+            list_namespaced(shared, query, headers, &ns, "list-jobs", move |s| {
+                s.variables
+                    .values()
+                    .filter(|v| v["Path"].as_str().unwrap_or_default().starts_with(&prefix))
+                    .map(metadata)
+                    .collect()
+            })
             .await
         }
         (_, ["v1", "var", path @ ..]) if !path.is_empty() => {
