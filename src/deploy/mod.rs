@@ -9,7 +9,9 @@ mod plan;
 mod preview;
 mod progress;
 mod report;
+pub mod schedule;
 mod submit;
+pub mod system;
 mod watch;
 
 use std::sync::Arc;
