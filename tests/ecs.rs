@@ -238,3 +238,238 @@ fn plan_shows_the_change_and_registers_nothing() {
     );
     assert_eq!(runtime.block_on(revisions(&client)), 1);
 }
+
+/// `opsctl --output json --yes env ARGS` against this moto and a Nomad simulator.
+fn env_cmd(repo: &ExampleRepo, moto: &Moto, nomad: &str, args: &[&str]) -> (i32, Value) {
+    let mut cmd = repo.opsctl();
+    moto.apply(&mut cmd);
+    let out = cmd
+        .env("NOMAD_ADDR", nomad)
+        .env_remove("CONSUL_HTTP_ADDR")
+        .args(["--output", "json", "--yes", "env"])
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "env {args:?}: not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+async fn service_status(client: &aws_sdk_ecs::Client, service: &str) -> (String, Vec<String>) {
+    let described = client
+        .describe_services()
+        .cluster(CLUSTER)
+        .services(service)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let service = &described.services()[0];
+    (
+        service.status().unwrap().to_string(),
+        service
+            .tags()
+            .iter()
+            .map(|t| format!("{}={}", t.key().unwrap(), t.value().unwrap_or_default()))
+            .collect(),
+    )
+}
+
+async fn active_revisions(client: &aws_sdk_ecs::Client, family: &str) -> Vec<String> {
+    client
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ad_hoc_ecs_environment_gets_its_own_service_and_destroy_leaves_nothing() {
+    let moto = Moto::start();
+    let client = ecs(&moto);
+    create_service(&client).await;
+    let sim = nomad_sim::Sim::start();
+    let nomad = sim.address();
+    let repo = ExampleRepo::new();
+    let service = "marlowe-explorer-feature-x";
+    let family = "feature-x-marlowe-explorer";
+
+    let (code, plan) = env_cmd(
+        &repo,
+        &moto,
+        &nomad,
+        &["apply", "feature-x", "--from", "explorer-staging", "--plan"],
+    );
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(plan["target"], "ecs");
+    assert_eq!(plan["jobs"][0]["id"], service);
+    assert_eq!(plan["jobs"][0]["action"], "new");
+    assert!(
+        active_revisions(&client, family).await.is_empty(),
+        "--plan registers nothing"
+    );
+
+    let (code, applied) = env_cmd(
+        &repo,
+        &moto,
+        &nomad,
+        &[
+            "apply",
+            "feature-x",
+            "--from",
+            "explorer-staging",
+            "--no-wait",
+        ],
+    );
+    assert_eq!(code, 0, "{applied:#}");
+    let job = &applied["deploy"]["jobs"][0];
+    assert_eq!(
+        (job["action"].as_str(), job["status"].as_str()),
+        (Some("new"), Some("submitted")),
+        "{job:#}"
+    );
+    let file = repo.read("clusters/plutus/envs/feature-x.toml");
+    assert!(
+        file.contains("target = \"ecs\"")
+            && file.contains(&format!("marlowe-explorer = \"{service}\"")),
+        "{file}"
+    );
+    let (status, tags) = service_status(&client, service).await;
+    assert_eq!(status, "ACTIVE");
+    assert!(
+        tags.contains(&"opsctl:environment=feature-x".to_string()),
+        "{tags:?}"
+    );
+    let revisions = active_revisions(&client, family).await;
+    assert_eq!(revisions.len(), 1, "{revisions:?}");
+    assert!(
+        applied["urls"].as_array().unwrap().is_empty(),
+        "no load balancer, no URL"
+    );
+    // The environment it was made from is untouched.
+    assert!(service_state(&client)
+        .await
+        .0
+        .ends_with(&format!("{FAMILY}:1")));
+
+    // Applied again: nothing registered, nothing updated.
+    let (code, again) = env_cmd(
+        &repo,
+        &moto,
+        &nomad,
+        &[
+            "apply",
+            "feature-x",
+            "--from",
+            "explorer-staging",
+            "--no-wait",
+        ],
+    );
+    assert_eq!(code, 0, "{again:#}");
+    assert_eq!(
+        again["deploy"]["jobs"][0]["status"], "unchanged",
+        "{again:#}"
+    );
+    assert_eq!(again["deploy"]["changes"], 0);
+    assert_eq!(active_revisions(&client, family).await, revisions);
+
+    let (code, listed) = env_cmd(&repo, &moto, &nomad, &["list"]);
+    assert_eq!(code, 0);
+    let row = listed["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "feature-x")
+        .unwrap_or_else(|| panic!("{listed:#}"));
+    assert_eq!(
+        (row["target"].as_str(), row["jobs"].as_u64()),
+        (Some("ecs"), Some(1)),
+        "{row:#}"
+    );
+    assert_eq!(row["services"][0]["service"], service);
+    assert_eq!(row["services"][0]["status"], "ACTIVE");
+    assert!(row["orphan"].is_null(), "{row:#}");
+    let (code, shown) = env_cmd(&repo, &moto, &nomad, &["show", "feature-x"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        shown["services"][0]["task_definition"],
+        format!("{family}:1")
+    );
+
+    let (code, destroyed) = env_cmd(&repo, &moto, &nomad, &["destroy", "feature-x"]);
+    assert_eq!(code, 0, "{destroyed:#}");
+    assert_eq!(
+        destroyed["deleted_services"],
+        serde_json::json!([format!("{CLUSTER}/{service}")])
+    );
+    assert_eq!(
+        destroyed["deregistered_task_definitions"],
+        serde_json::json!([format!("{family}:1")])
+    );
+    assert_eq!(destroyed["left"], serde_json::json!([]));
+    assert_eq!(service_status(&client, service).await.0, "INACTIVE");
+    assert!(active_revisions(&client, family).await.is_empty());
+    assert!(!repo.file("clusters/plutus/envs/feature-x.toml").exists());
+    // The staging service and its revision are still there.
+    assert_eq!(service_status(&client, SERVICE).await.0, "ACTIVE");
+    assert_eq!(active_revisions(&client, FAMILY).await.len(), 1);
+
+    let (code, twice) = env_cmd(&repo, &moto, &nomad, &["destroy", "feature-x"]);
+    assert_eq!(code, 0, "{twice:#}");
+    assert_eq!(twice["nothing_to_do"], true, "{twice:#}");
+    assert_eq!(twice["left"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecs_environment_whose_family_is_not_its_own_is_refused_before_anything_is_created() {
+    let moto = Moto::start();
+    let client = ecs(&moto);
+    create_service(&client).await;
+    let sim = nomad_sim::Sim::start();
+    let repo = ExampleRepo::new();
+    // A template whose family ignores the environment: the ad hoc environment would share
+    // staging's family, and its destroy would deregister staging's revisions.
+    repo.edit(
+        "jobs/marlowe-explorer.json.tmpl",
+        "{= env.name =}-marlowe-explorer",
+        "explorer-staging-marlowe-explorer",
+    );
+    let (code, refused) = env_cmd(
+        &repo,
+        &moto,
+        &sim.address(),
+        &[
+            "apply",
+            "feature-y",
+            "--from",
+            "explorer-staging",
+            "--no-wait",
+        ],
+    );
+    assert_ne!(code, 0, "{refused:#}");
+    let text = refused.to_string();
+    assert!(
+        text.contains("also environment `explorer-staging`'s"),
+        "{text}"
+    );
+    assert!(!repo.file("clusters/plutus/envs/feature-y.toml").exists());
+    let described = client
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("marlowe-explorer-feature-y")
+        .send()
+        .await
+        .unwrap();
+    assert!(described.services().is_empty(), "no service was created");
+    assert_eq!(revisions(&client).await, 1);
+}

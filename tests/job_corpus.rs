@@ -311,3 +311,143 @@ fn inspect_run_output_bare_and_wrapped_shapes_submit_identical_bodies() {
         .unwrap()
         .contains_key("args"));
 }
+
+/// Deploys one corpus job (its JSON changed by `edit`) to `sim`; the job's report row.
+fn deploy_one(file: &str, sim: &Sim, edit: impl FnOnce(&mut Value)) -> Value {
+    let path = corpus().join(file);
+    let mut whole: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(whole.get_mut("Job").unwrap_or(&mut Value::Null));
+    let namespace = whole["Job"]["Namespace"]
+        .as_str()
+        .unwrap_or("apps")
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join(file);
+    std::fs::write(&copy, serde_json::to_string_pretty(&whole).unwrap()).unwrap();
+    let (repo, _) = repo_with(&copy, &namespace);
+    let out = deploy(&repo, sim);
+    let output = out.get_output();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    assert!(
+        output.status.success(),
+        "{file}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report["jobs"][0].clone()
+}
+
+#[test]
+fn system_jobs_get_one_allocation_per_eligible_node_and_say_why_other_nodes_have_none() {
+    let sim = sim();
+    sim.set_node_field(
+        "client-2",
+        "SchedulingEligibility",
+        serde_json::json!("ineligible"),
+    );
+    sim.set_node_field("client-4", "NodePool", serde_json::json!("gpu"));
+    let row = deploy_one("chrony-system.json", &sim, |job| {
+        job["Constraints"] = serde_json::json!([
+            {"LTarget": "${node.unique.name}", "RTarget": "client-3", "Operand": "!="}
+        ]);
+    });
+    assert_eq!(row["status"], "healthy", "{row:#}");
+    let coverage = &row["coverage"];
+    // client-0 and client-1; client-3 is ready and eligible but excluded by the constraint
+    // (Nomad's system scheduler filters it without a placement failure).
+    assert_eq!(coverage["placed"], 2, "{row:#}");
+    assert_eq!(coverage["eligible"], 3, "{row:#}");
+    let reasons: Vec<(String, String)> = coverage["uncovered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["node"].as_str().unwrap().to_string(),
+                u["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "client-2".to_string(),
+                "ineligible for scheduling".to_string()
+            ),
+            (
+                "client-3".to_string(),
+                "filtered by the job's constraints".to_string()
+            ),
+            (
+                "client-4".to_string(),
+                "in node pool `gpu`, not `default`".to_string()
+            ),
+        ]
+    );
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("on 2 of 3 eligible nodes"),
+        "{row:#}"
+    );
+    // The simulator placed one allocation on each feasible node, as Nomad's system scheduler.
+    let allocs = sim.allocations("apps", "chrony");
+    let mut nodes: Vec<&str> = allocs
+        .iter()
+        .filter_map(|a| a["NodeName"].as_str())
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, ["client-0", "client-1"], "{allocs:#?}");
+}
+
+#[test]
+fn a_sysbatch_job_completes_on_every_node_of_its_datacenters() {
+    let sim = sim();
+    let row = deploy_one("node-cleanup-sysbatch.json", &sim, |_| {});
+    assert_eq!(row["status"], "healthy", "{row:#}");
+    let placed = row["coverage"]["placed"].as_u64().unwrap();
+    assert!(placed >= 1, "{row:#}");
+    assert_eq!(
+        row["coverage"]["eligible"].as_u64(),
+        Some(placed),
+        "{row:#}"
+    );
+    let allocs = sim.allocations("ops", "docker-prune");
+    let mut nodes: Vec<&str> = allocs
+        .iter()
+        .filter_map(|a| a["NodeName"].as_str())
+        .collect();
+    let count = nodes.len();
+    nodes.sort();
+    nodes.dedup();
+    assert_eq!(
+        (count, nodes.len() as u64),
+        (placed as usize, placed),
+        "one per node: {allocs:#?}"
+    );
+}
+
+#[test]
+fn a_periodic_job_is_registered_with_its_next_launch() {
+    let sim = sim();
+    let row = deploy_one("backup-periodic.json", &sim, |_| {});
+    assert_eq!(row["status"], "registered", "{row:#}");
+    let next = row["next_launch"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{row:#}"));
+    let at =
+        time::OffsetDateTime::parse(next, &time::format_description::well_known::Rfc3339).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    // "30 3 * * *" in Europe/Berlin: within a day, at minute 30 in UTC too.
+    assert!(at > now && at - now <= time::Duration::hours(24), "{next}");
+    assert_eq!((at.minute(), at.second()), (30, 0), "{next}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("next launch {next}")),
+        "{row:#}"
+    );
+}

@@ -65,6 +65,9 @@ struct ApplyArgs {
     /// How long the rollouts may take
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     timeout: Duration,
+    /// Return once the jobs (or ECS services) are submitted, without following the rollouts
+    #[arg(long)]
+    no_wait: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -162,6 +165,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push: a.git.push,
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
+                wait: !a.no_wait,
             };
             let plan = env::prepare(&root, cluster, &req, &client).await?;
             if a.plan || ctx.output.format == OutputFormat::Text {

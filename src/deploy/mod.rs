@@ -10,7 +10,9 @@ mod preview;
 mod progress;
 mod record;
 mod report;
+pub mod schedule;
 mod submit;
+pub mod system;
 mod watch;
 
 use std::collections::BTreeMap;

@@ -67,6 +67,12 @@ pub struct JobOutcome {
     /// Task groups Nomad could not place (`FailedTGAllocs`), with its metrics.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub placement_failures: BTreeMap<String, AllocMetric>,
+    /// System and sysbatch jobs: the nodes with an allocation, and why others have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::system::Coverage>,
+    /// Periodic jobs: the next launch (RFC 3339, UTC), from the cron spec and time zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_launch: Option<String>,
 }
 
 impl JobOutcome {
@@ -89,6 +95,11 @@ impl JobOutcome {
             drift: job.drift,
             diff: job.diff.clone(),
             placement_failures: job.placement_failures.clone(),
+            coverage: None,
+            next_launch: job
+                .next_launch
+                .clone()
+                .or_else(|| super::schedule::next_launch_text(job.spec.as_ref())),
         }
     }
 
@@ -131,11 +142,20 @@ impl JobOutcome {
                 self.deployment_status = Some(deployment.status);
                 self.status = JobStatus::AwaitingPromotion;
             }
-            Watched::Registered { launches } => {
+            Watched::Registered {
+                launches,
+                next_launch,
+            } => {
                 self.reason = Some(format!("runs {launches}"));
+                self.next_launch = next_launch;
                 self.status = JobStatus::Registered;
             }
             Watched::Stopped => self.status = JobStatus::Stopped,
+            Watched::Covered { coverage } => {
+                self.status = JobStatus::Healthy;
+                self.reason = Some(format!("allocations {}", coverage.summary()));
+                self.coverage = Some(coverage);
+            }
             Watched::Failed {
                 reason,
                 deployment,
@@ -183,7 +203,10 @@ impl JobOutcome {
             JobStatus::Unchanged => "unchanged".into(),
             JobStatus::Planned => "planned".into(),
             JobStatus::Submitted => "submitted".into(),
-            JobStatus::Healthy => "healthy".into(),
+            JobStatus::Healthy => match &self.coverage {
+                Some(c) => format!("healthy, {}", c.summary()),
+                None => "healthy".into(),
+            },
             JobStatus::AwaitingPromotion => "awaiting promotion".into(),
             JobStatus::Stopped => "stopped".into(),
             JobStatus::Registered => match &self.reason {

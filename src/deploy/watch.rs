@@ -32,9 +32,15 @@ pub enum Watched {
     Registered {
         /// What launches it: `periodic "0 3 * * *" (UTC)`, `dispatch`.
         launches: String,
+        /// Periodic jobs: the next launch (RFC 3339, UTC).
+        next_launch: Option<String>,
     },
     /// Submitted with `Stop: true`: Nomad stopped its allocations.
     Stopped,
+    /// A system or sysbatch job settled on every node it was placed on ([`super::system`]).
+    Covered {
+        coverage: super::system::Coverage,
+    },
     Failed {
         reason: String,
         deployment: Option<Deployment>,
@@ -113,10 +119,18 @@ impl Deployer {
     ) -> Watched {
         let spec = job.spec.as_ref();
         let result = if let Some(mut launches) = launches(spec) {
-            if let Some(next) = &job.next_launch {
+            // Nomad's plan answers it for changed jobs; otherwise computed as Nomad's CLI does.
+            let next_launch = job
+                .next_launch
+                .clone()
+                .or_else(|| super::schedule::next_launch_text(spec));
+            if let Some(next) = &next_launch {
                 launches.push_str(&format!(", next launch {next}"));
             }
-            Ok(Watched::Registered { launches })
+            Ok(Watched::Registered {
+                launches,
+                next_launch,
+            })
         } else if stops(spec) {
             self.follow_stop(submitted, line).await
         } else if job.kind == "service" {
@@ -337,6 +351,11 @@ impl Deployer {
                 if batch { "complete" } else { "running" }
             ));
             if !ours.is_empty() && done == ours.len() {
+                if system {
+                    return Ok(
+                        super::system::settled(&self.client, job.spec.as_ref(), &ours).await,
+                    );
+                }
                 return Ok(Watched::Healthy { deployment: None });
             }
             if !evaluation_checked {
@@ -346,19 +365,10 @@ impl Deployer {
                         evaluation_checked = true;
                         // A system job's evaluation that placed nothing never will.
                         if system && ours.is_empty() {
-                            let dcs = job
-                                .spec
-                                .as_ref()
-                                .and_then(|s| s.get("Datacenters"))
-                                .and_then(Value::as_array)
-                                .map(|d| {
-                                    d.iter()
-                                        .filter_map(Value::as_str)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                })
-                                .unwrap_or_default();
-                            return Err(WatchError::NoEligibleNode(dcs));
+                            let why =
+                                super::system::nothing_placed(&self.client, job.spec.as_ref())
+                                    .await;
+                            return Err(WatchError::NoEligibleNode(why));
                         }
                     }
                 }

@@ -5,16 +5,18 @@
 //! registers); the service is then updated to it and, unless told not to wait, followed until
 //! its primary deployment completes.
 
+pub mod lifecycle;
 mod task;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::types::{DeploymentRolloutState, TaskDefinitionField};
+use aws_sdk_ecs::types::{DeploymentRolloutState, Service, TaskDefinitionField};
 use aws_sdk_ecs::Client;
 use serde_json::Value;
 
 use crate::deploy::{Action, JobOutcome, JobStatus};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::render::Renderer;
 use crate::repo::{Environment, Repo};
 
@@ -44,15 +46,20 @@ pub async fn deploy_env(
     env: &Environment,
     options: &EcsOptions,
 ) -> Result<Vec<JobOutcome>> {
-    let settings = env.ecs.as_ref().ok_or_else(|| {
-        Error::invalid(format!("environment `{}` has no [ecs] section", env.name))
-    })?;
+    deploy_env_creating(repo, env, options, &BTreeMap::new()).await
+}
+
+/// Like [`deploy_env`]; a job's service that does not exist yet is created (one task,
+/// launched like the job's `templates` service, tagged with the environment) when
+/// `templates` has the job — how `env apply` gives an ad hoc environment its own services.
+pub async fn deploy_env_creating(
+    repo: &Repo,
+    env: &Environment,
+    options: &EcsOptions,
+    templates: &BTreeMap<String, Service>,
+) -> Result<Vec<JobOutcome>> {
+    let (settings, region) = lifecycle::settings(repo, env)?;
     let jobs = Renderer::new(repo).render_env(env, &options.jobs)?;
-    let region = settings
-        .region
-        .clone()
-        .or_else(|| repo.cluster.aws.as_ref().map(|a| a.region.clone()))
-        .ok_or_else(|| Error::invalid(format!("environment `{}`: no region for ECS", env.name)))?;
     let client = Client::new(&crate::aws::config(&region).await);
     let mut work = Vec::new();
     for job in jobs {
@@ -82,17 +89,18 @@ pub async fn deploy_env(
             drift: false,
             diff: None,
             placement_failures: Default::default(),
+            coverage: None,
+            next_launch: None,
+        };
+        let target = Target {
+            cluster,
+            service,
+            env: env.name.clone(),
+            create_like: templates.get(&job.name).cloned(),
         };
         work.push(async move {
-            let result = deploy_service(
-                &client,
-                &cluster,
-                &service,
-                &job.job,
-                &options,
-                outcome.clone(),
-            )
-            .await;
+            let result =
+                deploy_service(&client, &target, &job.job, &options, outcome.clone()).await;
             result.unwrap_or_else(|reason| outcome.failed(reason.to_string()))
         });
     }
@@ -103,14 +111,22 @@ fn revision_of(arn: &str) -> Option<u64> {
     arn.rsplit(':').next()?.parse().ok()
 }
 
+/// Where one job goes: its service, and how to create it when it does not exist.
+struct Target {
+    cluster: String,
+    service: String,
+    env: String,
+    create_like: Option<Service>,
+}
+
 async fn deploy_service(
     client: &Client,
-    cluster: &str,
-    service: &str,
+    target: &Target,
     task: &Value,
     options: &EcsOptions,
     mut outcome: JobOutcome,
 ) -> std::result::Result<JobOutcome, EcsError> {
+    let (cluster, service) = (target.cluster.as_str(), target.service.as_str());
     let described = client
         .describe_services()
         .cluster(cluster)
@@ -123,11 +139,19 @@ async fn deploy_service(
     let current = described
         .services()
         .iter()
-        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE"))
-        .ok_or_else(|| EcsError::NoService {
-            service: service.to_string(),
-            cluster: cluster.to_string(),
-        })?;
+        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE"));
+    let current = match (current, &target.create_like) {
+        (Some(current), _) => current,
+        (None, Some(template)) => {
+            return create_service(client, target, template, task, options, outcome).await
+        }
+        (None, None) => {
+            return Err(EcsError::NoService {
+                service: service.to_string(),
+                cluster: cluster.to_string(),
+            })
+        }
+    };
     let current_arn = current.task_definition().unwrap_or_default().to_string();
     outcome.version_before = revision_of(&current_arn);
     let fingerprint = task::fingerprint(task);
@@ -160,7 +184,7 @@ async fn deploy_service(
     let target_arn = if unchanged {
         current_arn
     } else {
-        let registered = task::register(client, task, &fingerprint).await?;
+        let registered = task::register(client, task, &fingerprint, &target.env).await?;
         outcome.version_after = revision_of(&registered);
         registered
     };
@@ -191,6 +215,47 @@ async fn deploy_service(
         cluster,
         service,
         &target_arn,
+        options.timeout,
+        outcome,
+    )
+    .await
+}
+
+/// A job whose service does not exist yet: its task definition registered and the service
+/// created on it.
+async fn create_service(
+    client: &Client,
+    target: &Target,
+    template: &Service,
+    task: &Value,
+    options: &EcsOptions,
+    mut outcome: JobOutcome,
+) -> std::result::Result<JobOutcome, EcsError> {
+    outcome.action = Action::New;
+    if options.plan_only {
+        return Ok(outcome);
+    }
+    let fingerprint = task::fingerprint(task);
+    let arn = task::register(client, task, &fingerprint, &target.env).await?;
+    outcome.version_after = revision_of(&arn);
+    outcome.deployment_id = lifecycle::create_service(
+        client,
+        &target.cluster,
+        &target.service,
+        &arn,
+        template,
+        &target.env,
+    )
+    .await?;
+    outcome.status = JobStatus::Submitted;
+    if !options.wait {
+        return Ok(outcome);
+    }
+    wait_for_rollout(
+        client,
+        &target.cluster,
+        &target.service,
+        &arn,
         options.timeout,
         outcome,
     )

@@ -80,11 +80,12 @@ fn container(spec: &Value) -> ContainerDefinition {
     builder.build()
 }
 
-/// Registers `task` as a new revision tagged with its fingerprint; returns the revision's ARN.
+/// Registers `task` as a new revision tagged with its fingerprint and environment; returns the revision's ARN.
 pub async fn register(
     client: &Client,
     task: &Value,
     fingerprint: &str,
+    environment: &str,
 ) -> Result<String, super::EcsError> {
     let mut request = client
         .register_task_definition()
@@ -104,6 +105,12 @@ pub async fn register(
             Tag::builder()
                 .key(FINGERPRINT_TAG)
                 .value(fingerprint)
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key(super::lifecycle::ENV_TAG)
+                .value(environment)
                 .build(),
         );
     for compatibility in strings(task, "requiresCompatibilities") {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::nomad::types::Namespace;
 use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
-use crate::repo::{Environment, Repo, Revision, Target};
+use crate::repo::{EcsSettings, Environment, Repo, Revision, Target};
 
 #[derive(Debug, Clone)]
 pub struct ApplyRequest {
@@ -34,6 +34,8 @@ pub struct ApplyRequest {
     /// How long `--push` keeps re-applying on the remote's new tip ([`crate::git::Git::push_until`]).
     pub push_timeout: Duration,
     pub timeout: Duration,
+    /// Wait for the rollouts (`--no-wait`: return once they are submitted).
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +55,8 @@ pub struct ApplyPlan {
     pub fields: EnvFields,
     /// Revision files written to `revisions/<NAME>/` (none with `--follow`).
     pub revisions: BTreeMap<String, Revision>,
+    /// `nomad`, or `ecs` for an environment made from an ECS environment.
+    pub target: Target,
     pub namespace: String,
     pub namespace_exists: bool,
     /// The namespace's description or meta change (created, or the expiry renewed).
@@ -63,6 +67,9 @@ pub struct ApplyPlan {
     repo: Repo,
     #[serde(skip)]
     old_text: Option<String>,
+    /// ECS: the `--from` environment's service per job, whose launch settings new services copy.
+    #[serde(skip)]
+    launch_templates: BTreeMap<String, aws_sdk_ecs::types::Service>,
 }
 
 impl ApplyPlan {
@@ -72,7 +79,7 @@ impl ApplyPlan {
             .iter()
             .filter(|j| j.action != Action::Unchanged)
             .count()
-            + usize::from(!self.namespace_exists)
+            + usize::from(!self.namespace_exists && self.target == Target::Nomad)
     }
 
     fn namespace(&self) -> Namespace {
@@ -158,14 +165,18 @@ pub async fn prepare(
         None => None,
     };
     if let Some(from) = &from {
-        if from.target != Target::Nomad || from.name == name.name {
+        if from.name == name.name {
             return Err(EnvError::Input(format!(
-                "--from {}: env apply copies Nomad environments other than itself",
+                "--from {}: env apply copies environments other than itself",
                 from.name
             ))
             .into());
         }
     }
+    let target = existing
+        .as_ref()
+        .or(from.as_ref())
+        .map_or(Target::Nomad, |e| e.target);
     let variant_name = req
         .variant
         .clone()
@@ -319,6 +330,16 @@ pub async fn prepare(
         expires: super::rfc3339(now + ttl_duration),
         owner: req.owner.clone(),
         from: from_name.clone(),
+        target,
+        ecs: match (target, &existing, &from) {
+            (Target::Nomad, _, _) => None,
+            (Target::Ecs, Some(e), _) => e.ecs.clone(),
+            (Target::Ecs, None, from) => Some(ecs_settings(
+                from.as_ref().and_then(|f| f.ecs.as_ref()),
+                &variant.jobs,
+                &name.name,
+            )?),
+        },
     };
     let file = format!("clusters/{}/envs/{}.toml", repo.cluster.name, name.name);
     let old_text = existing
@@ -333,7 +354,7 @@ pub async fn prepare(
         variant: variant_name,
         port_base,
         port_block: variant.port_block,
-        target: Target::Nomad,
+        target,
         branches,
         hostnames: existing
             .as_ref()
@@ -349,7 +370,7 @@ pub async fn prepare(
         owner: Some(req.owner.clone()),
         expires: Some(fields.expires.clone()),
         from: from_name,
-        ecs: None,
+        ecs: fields.ecs.clone(),
         // Static ports and aliases are claims on shared addresses: an ad hoc environment makes
         // none (two environments claiming one would be refused by validate).
         static_ports: None,
@@ -369,22 +390,45 @@ pub async fn prepare(
     let urls = super::urls(&repo, &env);
     repo.envs.insert(env.name.clone(), env);
 
-    let current = client
-        .namespace(&namespace)
-        .await
-        .map_err(|e| Error::failed(format!("reading namespace `{namespace}`: {e}")))?;
-    if let Some(ns) = &current {
-        check_namespace(ns, &name.name, &req.owner)?;
-    }
-    let plans = steps::plan_env(&repo, &name.name, client).await?;
-    let jobs = plans
-        .iter()
-        .flat_map(|p| p.jobs.iter())
-        .map(|j| JobLine {
-            id: j.id.clone(),
-            action: j.action,
-        })
-        .collect();
+    let mut launch_templates = BTreeMap::new();
+    let (current, jobs) = if target == Target::Ecs {
+        let env = &repo.envs[&name.name];
+        check_families(&repo, env)?;
+        let from = from.as_ref().ok_or_else(|| {
+            EnvError::Input(format!(
+                "ECS environment `{}` has no `from`: its services copy the launch settings of the environment it was made from",
+                name.name
+            ))
+        })?;
+        launch_templates = crate::ecs::lifecycle::launch_templates(&repo, from).await?;
+        let planned = steps::deploy_ecs(&repo, env, &launch_templates, None).await?;
+        let jobs: Vec<JobLine> = planned
+            .iter()
+            .map(|o| JobLine {
+                id: o.id.clone(),
+                action: o.action,
+            })
+            .collect();
+        (None, jobs)
+    } else {
+        let current = client
+            .namespace(&namespace)
+            .await
+            .map_err(|e| Error::failed(format!("reading namespace `{namespace}`: {e}")))?;
+        if let Some(ns) = &current {
+            check_namespace(ns, &name.name, &req.owner)?;
+        }
+        let plans = steps::plan_env(&repo, &name.name, client).await?;
+        let jobs = plans
+            .iter()
+            .flat_map(|p| p.jobs.iter())
+            .map(|j| JobLine {
+                id: j.id.clone(),
+                action: j.action,
+            })
+            .collect();
+        (current, jobs)
+    };
     let mut plan = ApplyPlan {
         name,
         cluster: repo.cluster.name.clone(),
@@ -392,6 +436,7 @@ pub async fn prepare(
         file,
         fields,
         revisions,
+        target,
         namespace,
         namespace_exists: current.is_some(),
         namespace_changes: true,
@@ -399,12 +444,70 @@ pub async fn prepare(
         urls,
         repo,
         old_text,
+        launch_templates,
     };
-    plan.namespace_changes = current.as_ref().is_none_or(|ns| {
-        let want = plan.namespace();
-        ns.description != want.description || ns.meta != want.meta
-    });
+    plan.namespace_changes = target == Target::Nomad
+        && current.as_ref().is_none_or(|ns| {
+            let want = plan.namespace();
+            ns.description != want.description || ns.meta != want.meta
+        });
     Ok(plan)
+}
+
+/// The `[ecs]` section of a new ECS environment: `from`'s cluster and region, and a service
+/// per job named after the environment.
+fn ecs_settings(
+    from: Option<&EcsSettings>,
+    jobs: &[String],
+    name: &str,
+) -> std::result::Result<EcsSettings, EnvError> {
+    let from = from.ok_or_else(|| {
+        EnvError::Input("an ECS environment is made --from an ECS environment".into())
+    })?;
+    Ok(EcsSettings {
+        cluster: from.cluster.clone(),
+        region: from.region.clone(),
+        services: jobs
+            .iter()
+            .map(|job| (job.clone(), crate::ecs::lifecycle::service_name(job, name)))
+            .collect(),
+    })
+}
+
+/// Refuses task definition families that are not valid ECS names, or that another
+/// environment renders too (its revisions would be this environment's, and destroy would
+/// deregister them): a job's `family` must depend on `env.name`.
+fn check_families(repo: &Repo, env: &Environment) -> Result<()> {
+    use crate::ecs::lifecycle::{families, is_valid_name, NAME_LIMIT};
+    let ours = families(repo, env)?;
+    for (job, family) in &ours {
+        if !is_valid_name(family) {
+            return Err(EnvError::Input(format!(
+                "job `{job}`: task definition family `{family}` is not an ECS name (at most {NAME_LIMIT} letters, digits, `-` and `_`)"
+            ))
+            .into());
+        }
+    }
+    for other in repo
+        .envs
+        .values()
+        .filter(|e| e.target == Target::Ecs && e.name != env.name)
+    {
+        // An environment that does not render (say, a revision missing) claims nothing.
+        let Ok(theirs) = families(repo, other) else {
+            continue;
+        };
+        for (job, family) in &ours {
+            if theirs.values().any(|f| f == family) {
+                return Err(EnvError::Input(format!(
+                    "job `{job}`: task definition family `{family}` is also environment `{}`'s; make the template's `family` depend on `env.name`",
+                    other.name
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a namespace that is not this environment's (by opsctl's meta) or has another owner.
@@ -501,8 +604,33 @@ pub async fn apply(
             .map_err(|e| Error::failed(format!("writing namespace `{}`: {e}", plan.namespace)))?;
         namespace_written = true;
     }
-    let deploy =
-        steps::deploy_env(&plan.repo, &plan.name.name, client, req.timeout, progress).await?;
+    let deploy = if plan.target == Target::Ecs {
+        let env = &plan.repo.envs[&plan.name.name];
+        let outcomes = steps::deploy_ecs(
+            &plan.repo,
+            env,
+            &plan.launch_templates,
+            Some((req.timeout, req.wait)),
+        )
+        .await?;
+        let changes = outcomes
+            .iter()
+            .filter(|o| o.action != Action::Unchanged)
+            .count();
+        let mut report = DeployReport::new(client.address(), false, &[], outcomes);
+        report.changes = changes;
+        report
+    } else {
+        steps::deploy_env(
+            &plan.repo,
+            &plan.name.name,
+            client,
+            req.timeout,
+            req.wait,
+            progress,
+        )
+        .await?
+    };
     let failed = deploy.failed;
     Ok(ApplyReport {
         plan,
@@ -632,7 +760,12 @@ fn plan_text(plan: &ApplyPlan, style: &Style) -> String {
     for (source, branch) in &f.branches {
         out.push_str(&format!("  tracks:    {source} = {branch}\n"));
     }
-    let ns = if !plan.namespace_exists {
+    if let Some(ecs) = &f.ecs {
+        out.push_str(&format!("  ecs:       cluster {}\n", ecs.cluster));
+    }
+    let ns = if plan.target == Target::Ecs {
+        "none (ECS)"
+    } else if !plan.namespace_exists {
         "create"
     } else if plan.namespace_changes {
         "update meta"

@@ -15,7 +15,7 @@ use crate::consul::ConsulClient;
 use crate::error::{Error, Result};
 use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
-use crate::repo::Repo;
+use crate::repo::{Repo, Target};
 
 #[derive(Debug, Clone)]
 pub struct DestroyRequest {
@@ -40,6 +40,10 @@ pub struct DestroyReport {
     pub purged_jobs: Vec<String>,
     pub deleted_variables: Vec<String>,
     pub namespace_deleted: bool,
+    /// ECS environments: services scaled to 0 and deleted (`<cluster>/<service>`).
+    pub deleted_services: Vec<String>,
+    /// ECS environments: task definition revisions deregistered (`family:revision`).
+    pub deregistered_task_definitions: Vec<String>,
     pub removed_files: Vec<String>,
     pub git: Option<steps::Recorded>,
     /// What still exists after the destroy (empty: nothing is left).
@@ -94,6 +98,7 @@ pub async fn destroy(
     if req.commit && req.push {
         steps::check_pushable(root).await?;
     }
+    let ecs_env = env.filter(|e| e.target == Target::Ecs);
     let namespace = env.map_or_else(|| req.name.clone(), |e| e.namespace.clone());
     let mut report = DestroyReport {
         name: req.name.clone(),
@@ -101,10 +106,19 @@ pub async fn destroy(
         file: env.map(|e| e.file.clone()),
         ..DestroyReport::default()
     };
-    let ns = client
-        .namespace(&namespace)
-        .await
-        .map_err(|e| nomad_error(&format!("reading namespace `{namespace}`"), e))?;
+    if let Some(env) = ecs_env {
+        // An ECS environment has no Nomad namespace: its services and task definitions go.
+        let teardown = crate::ecs::lifecycle::teardown(&repo, env, req.force).await?;
+        report.deleted_services = teardown.deleted_services;
+        report.deregistered_task_definitions = teardown.deregistered_task_definitions;
+    }
+    let ns = match ecs_env {
+        Some(_) => None,
+        None => client
+            .namespace(&namespace)
+            .await
+            .map_err(|e| nomad_error(&format!("reading namespace `{namespace}`"), e))?,
+    };
     // The environment the namespace's jobs were deployed for: this one, or for an orphaned
     // namespace (no file), the one its meta names.
     let owner_env = ns
@@ -129,7 +143,7 @@ pub async fn destroy(
     let rev_dir = root.join("revisions").join(&req.name);
     if env.is_none() && ns.is_none() && !rev_dir.is_dir() {
         report.nothing_to_do = true;
-        report.left = verify(root, &report, client, consul).await;
+        report.left = verify(root, &report, client, consul, None).await;
         return Ok(report);
     }
 
@@ -221,7 +235,7 @@ pub async fn destroy(
             report.git = Some(steps::commit_in_git(root, &paths, &message).await?);
         }
     }
-    let left = verify(root, &report, client, consul).await;
+    let left = verify(root, &report, client, consul, ecs_env.map(|e| (&repo, e))).await;
     report.left.extend(left);
     Ok(report)
 }
@@ -254,15 +268,22 @@ async fn wait_terminal(client: &NomadClient, namespace: &str, timeout: Duration)
     }
 }
 
-/// Looks again: namespace, jobs, variables, Consul services, files.
+/// Looks again: namespace, jobs, variables, Consul services, files; for an ECS environment
+/// (`ecs`), its ECS services and task definitions instead of Nomad and Consul.
 async fn verify(
     root: &std::path::Path,
     report: &DestroyReport,
     client: &NomadClient,
     consul: Option<&ConsulClient>,
+    ecs: Option<(&Repo, &crate::repo::Environment)>,
 ) -> Vec<String> {
     let ns = &report.namespace;
     let mut left = Vec::new();
+    if let Some((repo, env)) = ecs {
+        left.extend(crate::ecs::lifecycle::leftovers(repo, env).await);
+        left.extend(file_leftovers(root, report));
+        return left;
+    }
     match client.namespace(ns).await {
         Ok(Some(_)) => left.push(format!("Nomad namespace `{ns}`")),
         Ok(None) => {}
@@ -289,6 +310,12 @@ async fn verify(
             Err(e) => left.push(format!("unknown: Consul services ({e})")),
         }
     }
+    left.extend(file_leftovers(root, report));
+    left
+}
+
+fn file_leftovers(root: &std::path::Path, report: &DestroyReport) -> Vec<String> {
+    let mut left = Vec::new();
     if let Some(file) = &report.file {
         if root.join(file).exists() {
             left.push(format!("file {file}"));
@@ -314,6 +341,12 @@ impl Report for DestroyReport {
         }
         for var in &self.deleted_variables {
             out.push_str(&format!("deleted variable {var}\n"));
+        }
+        for service in &self.deleted_services {
+            out.push_str(&format!("deleted ECS service {service}\n"));
+        }
+        for task in &self.deregistered_task_definitions {
+            out.push_str(&format!("deregistered task definition {task}\n"));
         }
         if self.namespace_deleted {
             out.push_str(&format!("deleted namespace {}\n", self.namespace));

@@ -12,7 +12,7 @@ use toml_edit::{value, DocumentMut, InlineTable};
 
 use super::EnvError;
 use crate::error::Result;
-use crate::repo::Revision;
+use crate::repo::{EcsSettings, Revision, Target};
 
 /// What an environment file says, as `env apply` writes it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -28,6 +28,9 @@ pub struct EnvFields {
     pub expires: String,
     pub owner: String,
     pub from: Option<String>,
+    pub target: Target,
+    /// ECS environments: cluster, region and one service per job (named after the environment).
+    pub ecs: Option<EcsSettings>,
 }
 
 /// The text of a new environment file.
@@ -39,6 +42,20 @@ pub fn render_new(fields: &EnvFields, name: &str) -> String {
     ));
     doc["variant"] = value(&fields.variant);
     doc["description"] = value(&fields.description);
+    if let Some(ecs) = &fields.ecs {
+        doc["target"] = value("ecs");
+        let mut table = toml_edit::Table::new();
+        table["cluster"] = value(&ecs.cluster);
+        if let Some(region) = &ecs.region {
+            table["region"] = value(region);
+        }
+        let mut services = InlineTable::new();
+        for (job, service) in &ecs.services {
+            services.insert(job, service.as_str().into());
+        }
+        table["services"] = value(services);
+        doc["ecs"] = toml_edit::Item::Table(table);
+    }
     update(&mut doc, fields);
     doc.to_string()
 }
@@ -182,7 +199,32 @@ mod tests {
             expires: "2026-12-04T10:00:00Z".into(),
             owner: "ana".into(),
             from: Some("staging".into()),
+            target: Target::Nomad,
+            ecs: None,
         }
+    }
+
+    #[test]
+    fn an_ecs_environment_file_names_its_services() {
+        let mut f = fields();
+        f.port_base = None;
+        f.target = Target::Ecs;
+        f.ecs = Some(EcsSettings {
+            cluster: "plutus-ecs".into(),
+            region: None,
+            services: [("web".to_string(), "web-x".to_string())].into(),
+        });
+        let text = render_new(&f, "x");
+        let parsed: crate::repo::EnvironmentFile = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.target, Target::Ecs);
+        assert_eq!(parsed.ecs, f.ecs);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, &text).unwrap();
+        assert!(
+            !update_file(&path, &f).unwrap(),
+            "a renewal keeps the [ecs] table"
+        );
     }
 
     #[test]

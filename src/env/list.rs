@@ -32,6 +32,13 @@ pub struct EnvRow {
     pub urls: Vec<String>,
     /// Why this is an orphan, when it is one.
     pub orphan: Option<String>,
+    /// ECS environments: their services as ECS reports them (ad hoc ones in `env list`,
+    /// every one in `env show`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::ecs::lifecycle::ServiceLine>,
+    /// Why ECS was not asked, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecs_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,9 +102,37 @@ async fn nomad_row(
     Ok(())
 }
 
-/// Every environment; `expired`: only ad hoc ones past their expiry.
+/// Fills the ECS side of `row` (services, how many run); an ad hoc environment none of whose
+/// services exists is an orphan.
+async fn ecs_row(repo: &Repo, env: &Environment, row: &mut EnvRow) {
+    match crate::ecs::lifecycle::service_lines(repo, env).await {
+        Ok(services) => {
+            let live = services.iter().filter(|s| s.status == "ACTIVE").count();
+            row.jobs = Some(live);
+            row.jobs_running = Some(services.iter().filter(|s| s.running > 0).count());
+            row.jobs_failed = Some(0);
+            if env.is_ad_hoc() && live == 0 {
+                row.orphan = Some("ad hoc ECS environment file without its ECS services".into());
+            }
+            row.services = services;
+        }
+        Err(e) => row.ecs_error = Some(e.to_string()),
+    }
+}
+
+/// Every environment; `expired`: only ad hoc ones past their expiry. ECS is asked about ad
+/// hoc ECS environments only (permanent ones are terraform's).
 pub async fn list(repo: &Repo, client: &NomadClient, expired: bool) -> ListReport {
     let mut rows: Vec<EnvRow> = repo.envs.values().map(|e| file_row(repo, e)).collect();
+    for row in rows.iter_mut() {
+        if let Some(env) = repo
+            .envs
+            .get(&row.name)
+            .filter(|e| e.target == Target::Ecs && e.is_ad_hoc())
+        {
+            ecs_row(repo, env, row).await;
+        }
+    }
     let mut nomad_error = None;
     match client.namespaces().await {
         Ok(namespaces) => {
@@ -201,7 +236,7 @@ pub struct ShowReport {
 /// One environment (or orphaned namespace) with its allocations.
 pub async fn show(repo: &Repo, client: &NomadClient, name: &str) -> crate::Result<ShowReport> {
     let listed = list(repo, client, false).await;
-    let row = listed
+    let mut row = listed
         .environments
         .into_iter()
         .find(|r| r.name == name)
@@ -210,6 +245,13 @@ pub async fn show(repo: &Repo, client: &NomadClient, name: &str) -> crate::Resul
                 .err()
                 .unwrap_or_else(|| crate::Error::invalid(name))
         })?;
+    if let Some(env) = repo
+        .envs
+        .get(&row.name)
+        .filter(|e| e.target == Target::Ecs && row.services.is_empty())
+    {
+        ecs_row(repo, env, &mut row).await;
+    }
     let mut allocations = Vec::new();
     let mut nomad_error = listed.nomad_error;
     if row.namespace_exists == Some(true) {
@@ -304,6 +346,30 @@ impl Report for ShowReport {
         }
         for url in &r.urls {
             out.push_str(&format!("  url        {url}\n"));
+        }
+        if !r.services.is_empty() {
+            let mut table = style.table(&[
+                "Job",
+                "ECS service",
+                "Cluster",
+                "Status",
+                "Task definition",
+                "Tasks",
+            ]);
+            for s in &r.services {
+                table.add_row(vec![
+                    s.job.clone(),
+                    s.service.clone(),
+                    s.cluster.clone(),
+                    s.status.clone(),
+                    opt(&s.task_definition),
+                    format!("{}/{}", s.running, s.desired),
+                ]);
+            }
+            out.push_str(&format!("{table}\n"));
+        }
+        if let Some(e) = &r.ecs_error {
+            out.push_str(&style.warn(&format!("ECS not asked: {e}\n")));
         }
         if !self.allocations.is_empty() {
             let mut table = style.table(&["Alloc", "Job", "Group", "Node", "Status", "Desired"]);

@@ -126,8 +126,12 @@ pub(crate) fn is_ad_hoc_namespace(namespace: &Namespace) -> bool {
         .is_some_and(|m| m.contains_key(META_ENV))
 }
 
-/// `https://<hostname>` of every job of the environment's variant.
+/// `https://<hostname>` of every job of the environment's variant; none for an ad hoc ECS
+/// environment (its services are made without a load balancer).
 pub(crate) fn urls(repo: &crate::repo::Repo, env: &crate::repo::Environment) -> Vec<String> {
+    if env.target == crate::repo::Target::Ecs && env.is_ad_hoc() {
+        return Vec::new();
+    }
     repo.variant(env)
         .map(|variant| {
             variant

@@ -23,16 +23,37 @@ pub async fn deploy_env(
     env: &str,
     client: &NomadClient,
     timeout: Duration,
+    wait: bool,
     progress: Progress,
 ) -> Result<DeployReport> {
     let options = DeployOptions {
         timeout,
+        wait,
         ..DeployOptions::default()
     };
     let deployer = Deployer::new(client.clone(), options, progress);
     let plans = deploy::plan_environments(&deployer, repo, &[env.to_string()]).await?;
     let outcomes: Vec<JobOutcome> = deployer.apply(&plans).await;
     Ok(DeployReport::new(client.address(), false, &plans, outcomes))
+}
+
+/// Plans (`run: None`) or deploys (`run: Some((timeout, wait))`) every job of an ECS
+/// environment with the ECS deploy path, creating services that do not exist yet like their
+/// `templates` service.
+pub async fn deploy_ecs(
+    repo: &Repo,
+    env: &crate::repo::Environment,
+    templates: &std::collections::BTreeMap<String, aws_sdk_ecs::types::Service>,
+    run: Option<(Duration, bool)>,
+) -> Result<Vec<JobOutcome>> {
+    let options = crate::ecs::EcsOptions {
+        jobs: Vec::new(),
+        plan_only: run.is_none(),
+        wait: run.is_some_and(|(_, wait)| wait),
+        timeout: run.map_or(Duration::ZERO, |(timeout, _)| timeout),
+        force_new_deployment: false,
+    };
+    crate::ecs::deploy_env_creating(repo, env, &options, templates).await
 }
 
 /// What recording files in git did.

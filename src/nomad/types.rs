@@ -311,6 +311,9 @@ pub struct NodeStub {
     pub scheduling_eligibility: String,
     #[serde(deserialize_with = "null_as_default")]
     pub drain: bool,
+    /// Nomad 1.6+; empty from older servers (`default`).
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_pool: String,
 }
 
 /// `GET /v1/agent/members`: the gossip pool of Nomad servers.

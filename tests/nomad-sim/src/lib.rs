@@ -357,6 +357,12 @@ impl Sim {
     pub fn nodes(&self) -> Vec<Value> {
         self.shared.state().nodes.clone()
     }
+
+    /// Sets `field` of node `name` (`NodePool`, `SchedulingEligibility`, `Status`, `Attributes`).
+    pub fn set_node_field(&self, name: &str, field: &str, value: Value) {
+        self.shared.state().set_node_field(name, field, value);
+        self.changed();
+    }
 }
 
 impl Drop for Sim {

@@ -196,6 +196,33 @@ fn constraint_holds(constraint: &Value, node: &Value) -> bool {
     }
 }
 
+/// The job's constraints, then the group's.
+fn constraints_of<'a>(job: &'a Value, group: &'a Value) -> Vec<&'a Value> {
+    let of = |v: &'a Value| {
+        v.get("Constraints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    };
+    of(job).chain(of(group)).collect()
+}
+
+/// Whether `node` is in the job's node pool (`NodePool` absent or empty: `default`; `all`:
+/// every pool).
+fn in_pool(job: &Value, node: &Value) -> bool {
+    let want = job
+        .get("NodePool")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("default");
+    want == "all"
+        || node
+            .get("NodePool")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            == want
+}
+
 /// A group's update strategy: the group's own, else the job's.
 fn update_of<'a>(job: &'a Value, group: &'a Value) -> Option<&'a Value> {
     group
@@ -319,11 +346,34 @@ impl State {
         let id = uuid();
         self.nodes.push(json!({
             "ID": id, "Name": name, "Address": address, "Datacenter": datacenter,
-            "NodeClass": "", "Status": "ready", "SchedulingEligibility": "eligible",
+            "NodeClass": "", "NodePool": "default", "Status": "ready", "SchedulingEligibility": "eligible",
             "Drain": false, "DrainStrategy": null, "Attributes": {"unique.network.ip-address": address},
             "CreateIndex": index, "ModifyIndex": index,
         }));
         id
+    }
+
+    /// Sets `field` of node `name` (node pool, eligibility, status, attributes).
+    pub fn set_node_field(&mut self, name: &str, field: &str, value: Value) {
+        let index = self.bump();
+        if let Some(node) = self.nodes.iter_mut().find(|n| n["Name"] == name) {
+            node[field] = value;
+            node["ModifyIndex"] = json!(index);
+        }
+    }
+
+    /// The nodes a system or sysbatch group runs on, as Nomad's system scheduler picks them:
+    /// ready and eligible nodes of the job's datacenters and node pool (`all`: every pool)
+    /// whose job and group constraints hold; one allocation each.
+    fn system_nodes(&self, job: &Value, group: &Value) -> Vec<(String, String)> {
+        let constraints = constraints_of(job, group);
+        self.nodes_in_datacenters(job)
+            .into_iter()
+            .filter(|n| n["SchedulingEligibility"] == "eligible" && n["Status"] == "ready")
+            .filter(|n| in_pool(job, n))
+            .filter(|n| constraints.iter().all(|c| constraint_holds(c, n)))
+            .map(|n| (str_of(n, "ID").to_string(), str_of(n, "Name").to_string()))
+            .collect()
     }
 
     fn next_node(&mut self) -> (String, String) {
@@ -603,6 +653,7 @@ impl State {
             .nodes_in_datacenters(job)
             .into_iter()
             .filter(|n| n["SchedulingEligibility"] == "eligible" && n["Status"] == "ready")
+            .filter(|n| in_pool(job, n))
             .collect();
         let dcs: Vec<&str> = job
             .get("Datacenters")
@@ -618,20 +669,7 @@ impl State {
             available.insert((*dc).to_string(), json!(n));
         }
         for group in groups(job) {
-            let constraints: Vec<Value> = job
-                .get("Constraints")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .chain(
-                    group
-                        .get("Constraints")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                )
-                .cloned()
-                .collect();
+            let constraints = constraints_of(job, &group);
             let mut constraint_filtered: Map<String, Value> = Map::new();
             let mut feasible = 0;
             for node in &ready {
@@ -744,19 +782,19 @@ impl State {
             _ => "running",
         };
         self.stop_allocs(key, None);
-        let system_nodes = self
-            .nodes_in_datacenters(job)
-            .into_iter()
-            .filter(|n| n["SchedulingEligibility"] == "eligible" && n["Status"] == "ready")
-            .count() as u64;
         for group in groups(job) {
-            let n = if kind == "system" || kind == "sysbatch" {
-                system_nodes
+            let mut ids = Vec::new();
+            if kind == "system" || kind == "sysbatch" {
+                // One allocation on every feasible node, named `<job>.<group>[0]` on each.
+                for node in self.system_nodes(job, &group) {
+                    ids.push(self.place_at(node, key, job, &group, 0, eval_id, None, false));
+                }
             } else {
-                count(&group)
-            };
-            for i in 0..n {
-                let id = self.place(key, job, &group, i, eval_id, None, false);
+                for i in 0..count(&group) {
+                    ids.push(self.place(key, job, &group, i, eval_id, None, false));
+                }
+            }
+            for id in ids {
                 if let Some(alloc) = self.allocs.get_mut(&id) {
                     alloc.settle_at = Some((now + self.deploy_time, settle));
                 }
@@ -776,7 +814,22 @@ impl State {
         deployment: Option<&str>,
         canary: bool,
     ) -> String {
-        let (node_id, node_name) = self.next_node();
+        let node = self.next_node();
+        self.place_at(node, key, job, group, i, eval_id, deployment, canary)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn place_at(
+        &mut self,
+        (node_id, node_name): (String, String),
+        key: &Key,
+        job: &Value,
+        group: &Value,
+        i: u64,
+        eval_id: &str,
+        deployment: Option<&str>,
+        canary: bool,
+    ) -> String {
         let index = self.bump();
         let id = uuid();
         let group_name = str_of(group, "Name");
