@@ -20,7 +20,7 @@ pub fn write_repo(root: &Path, envs: usize, jobs: usize) {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(root.join("clusters/plutus/cluster.toml"), cluster).unwrap();
 
-    let template = std::fs::read_to_string(example.join("jobs/marlowe-run.json")).unwrap();
+    let template = std::fs::read_to_string(example.join("jobs/marlowe-run.json.tmpl")).unwrap();
     std::fs::create_dir_all(root.join("jobs")).unwrap();
     for (j, name) in job_names.iter().enumerate() {
         let text = template
@@ -31,7 +31,7 @@ pub fn write_repo(root: &Path, envs: usize, jobs: usize) {
                 "env.hostname('marlowe-run')",
                 &format!("env.hostname('{name}')"),
             );
-        std::fs::write(root.join(format!("jobs/{name}.json")), text).unwrap();
+        std::fs::write(root.join(format!("jobs/{name}.json.tmpl")), text).unwrap();
     }
 
     let block = jobs * 2;
