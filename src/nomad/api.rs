@@ -36,10 +36,13 @@ fn optional<T>(result: Result<T, NomadError>) -> Result<Option<T>, NomadError> {
 }
 
 impl NomadClient {
+    /// `GET /v1/status/leader`: the RPC address (`ip:port`) of the region's leader; a quick
+    /// reachability check.
     pub async fn leader(&self) -> Result<String, NomadError> {
         self.get("/v1/status/leader", &[]).await.map(|(l, _)| l)
     }
 
+    /// `GET /v1/namespace/:name`; `None` when it does not exist.
     pub async fn namespace(&self, name: &str) -> Result<Option<Namespace>, NomadError> {
         let path = format!("/v1/namespace/{}", seg(name));
         optional(self.get::<Option<Namespace>>(&path, &[]).await).map(|o| o.and_then(|(n, _)| n))
@@ -53,6 +56,8 @@ impl NomadClient {
             .map(|_| ())
     }
 
+    /// `DELETE /v1/namespace/:name`. Nomad refuses (an error status) while the namespace still
+    /// has non-terminal jobs, allocations or variables.
     pub async fn delete_namespace(&self, name: &str) -> Result<(), NomadError> {
         let path = format!("/v1/namespace/{}", seg(name));
         self.write::<(), Value>(Method::DELETE, &path, &[], None, true)
@@ -60,6 +65,7 @@ impl NomadClient {
             .map(|_| ())
     }
 
+    /// `GET /v1/jobs?meta=true`: every job in `namespace` (`*` for all), with its `Meta`.
     pub async fn jobs(&self, namespace: &str) -> Result<Vec<JobListStub>, NomadError> {
         let mut query = ns(namespace);
         query.push(("meta", "true".into()));
@@ -114,6 +120,7 @@ impl NomadClient {
             .await
     }
 
+    /// `GET /v1/job/:id/versions`: Nomad's answer as is (`Versions`, `Diffs`).
     pub async fn job_versions(&self, namespace: &str, id: &str) -> Result<Value, NomadError> {
         let path = format!("/v1/job/{}/versions", seg(id));
         self.get(&path, &ns(namespace)).await.map(|(v, _)| v)
@@ -146,6 +153,7 @@ impl NomadClient {
         }
     }
 
+    /// `POST /v1/deployment/promote/:id` with `All: true`: promotes every task group's canaries.
     pub async fn promote_deployment(&self, id: &str) -> Result<Value, NomadError> {
         let path = format!("/v1/deployment/promote/{}", seg(id));
         let body = json!({ "DeploymentID": id, "All": true });
@@ -153,11 +161,15 @@ impl NomadClient {
             .await
     }
 
+    /// `GET /v1/evaluation/:id`; a missing evaluation is a 404 [`NomadError::Status`].
     pub async fn evaluation(&self, id: &str) -> Result<Evaluation, NomadError> {
         let path = format!("/v1/evaluation/{}", seg(id));
         self.get(&path, &[]).await.map(|(e, _)| e)
     }
 
+    /// `GET /v1/job/:id/allocations`, every allocation of the job (old versions included); with
+    /// `index` > 0 a blocking query that returns once the list changes past `index` or `wait`
+    /// passes.
     pub async fn job_allocations(
         &self,
         namespace: &str,
@@ -180,16 +192,19 @@ impl NomadClient {
             .map(|(a, _)| a)
     }
 
+    /// `GET /v1/agent/members`: the servers of the gossip pool, with their status.
     pub async fn server_members(&self) -> Result<Vec<ServerMember>, NomadError> {
         self.get::<ServerMembers>("/v1/agent/members", &[])
             .await
             .map(|(m, _)| m.members)
     }
 
+    /// `GET /v1/nodes`: every client node of the region.
     pub async fn nodes(&self) -> Result<Vec<NodeStub>, NomadError> {
         self.get("/v1/nodes", &[]).await.map(|(n, _)| n)
     }
 
+    /// `GET /v1/node/:id`; a missing node is a 404 [`NomadError::Status`].
     pub async fn node(&self, id: &str) -> Result<NodeStub, NomadError> {
         let path = format!("/v1/node/{}", seg(id));
         self.get(&path, &[]).await.map(|(n, _)| n)
@@ -207,6 +222,8 @@ impl NomadClient {
             .await
     }
 
+    /// `POST /v1/node/:id/eligibility`: marks the node eligible or ineligible for new
+    /// placements (running allocations stay).
     pub async fn set_eligibility(&self, id: &str, eligible: bool) -> Result<Value, NomadError> {
         let path = format!("/v1/node/{}/eligibility", seg(id));
         let body = json!({

@@ -8,34 +8,58 @@ use serde::Serialize;
 
 use super::config::NomadConfig;
 
+/// Why a Nomad API call failed; each message names the request and what to check.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NomadError {
+    /// No HTTP answer (connection refused, TLS failure, timeout) or the body could not be read.
     #[error("cannot reach Nomad at {address}: {message} (set NOMAD_ADDR or [nomad].address)")]
-    Unreachable { address: String, message: String },
-    #[error("Nomad denied {method} {path}: permission denied; check that NOMAD_TOKEN holds a token allowed to do this{hint}")]
-    Forbidden {
-        method: String,
-        path: String,
-        hint: String,
-    },
-    #[error("Nomad answered {status} to {method} {path}: {body}")]
-    Status {
-        status: u16,
-        method: String,
-        path: String,
-        body: String,
-    },
-    #[error("Nomad sent an unexpected answer to {method} {path}: {message}")]
-    Decode {
-        method: String,
-        path: String,
+    Unreachable {
+        /// The Nomad address that was called.
+        address: String,
+        /// The error with its whole cause chain.
         message: String,
     },
+    /// 403: the token (`NOMAD_TOKEN`) may not do this, or no token is set.
+    #[error("Nomad denied {method} {path}: permission denied; check that NOMAD_TOKEN holds a token allowed to do this{hint}")]
+    Forbidden {
+        /// HTTP method of the refused request.
+        method: String,
+        /// Request path (without the query).
+        path: String,
+        /// ` (NOMAD_TOKEN is not set)` when no token was sent, else empty.
+        hint: String,
+    },
+    /// Any other non-2xx answer.
+    #[error("Nomad answered {status} to {method} {path}: {body}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// HTTP method of the request.
+        method: String,
+        /// Request path (without the query).
+        path: String,
+        /// Nomad's answer body, trimmed and cut to about 500 bytes.
+        body: String,
+    },
+    /// A 2xx answer whose body is not the JSON opsctl expects.
+    #[error("Nomad sent an unexpected answer to {method} {path}: {message}")]
+    Decode {
+        /// HTTP method of the request.
+        method: String,
+        /// Request path (without the query).
+        path: String,
+        /// The JSON decoder's error.
+        message: String,
+    },
+    /// The client cannot be built: unreadable CA or client certificate/key, only one of
+    /// `NOMAD_CLIENT_CERT`/`NOMAD_CLIENT_KEY` set, or an address that is not http(s).
     #[error("invalid Nomad client settings: {0}")]
     Config(String),
 }
 
 impl NomadError {
+    /// The HTTP status the error stands for (403 for [`NomadError::Forbidden`]); `None` when no
+    /// status was received or the body did not decode.
     pub fn status(&self) -> Option<u16> {
         match self {
             NomadError::Status { status, .. } => Some(*status),
@@ -61,9 +85,12 @@ impl NomadError {
 /// Index metadata of a read (`X-Nomad-Index`), for blocking queries.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct QueryMeta {
+    /// `X-Nomad-Index` of the answer; 0 when the header is missing.
     pub index: u64,
 }
 
+/// An HTTP client for one Nomad region: address, TLS, token and retry policy from a
+/// [`NomadConfig`]. Clones share one connection pool.
 #[derive(Clone)]
 pub struct NomadClient {
     http: reqwest::Client,
@@ -75,6 +102,11 @@ pub struct NomadClient {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl NomadClient {
+    /// Builds the client: TLS roots and client identity from `config`, 10 s connect and 30 s
+    /// request timeouts, up to 6 attempts for retried calls.
+    ///
+    /// Errors with [`NomadError::Config`] when a certificate file cannot be read or parsed, only
+    /// one of client certificate and key is set, or the address is not `http://`/`https://`.
     pub fn new(config: NomadConfig) -> Result<Self, NomadError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -129,10 +161,12 @@ impl NomadClient {
         self
     }
 
+    /// The settings the client was built from.
     pub fn config(&self) -> &NomadConfig {
         &self.config
     }
 
+    /// The Nomad address without a trailing `/` (e.g. `https://nomad.example:4646`).
     pub fn address(&self) -> &str {
         &self.base
     }

@@ -15,9 +15,13 @@ use super::types::Namespace;
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct VariableMetadata {
+    /// Namespace the variable is in.
     pub namespace: String,
+    /// Variable path (`a/b/c`), unique within its namespace.
     pub path: String,
+    /// Raft index at which the variable was created.
     pub create_index: u64,
+    /// Raft index of its last write (the check-and-set index for the next one).
     pub modify_index: u64,
 }
 
