@@ -40,14 +40,19 @@ enum Step {
 
 /// Meta keys opsctl adds to every job it submits: they mark the job as managed (for `--prune`).
 pub const META_ENVIRONMENT: &str = "opsctl_environment";
+/// Meta key holding the name of the cluster the environment belongs to; also set on the
+/// namespace opsctl creates.
 pub const META_CLUSTER: &str = "opsctl_cluster";
 
+/// How `opsctl deploy` runs: which jobs, whether to wait, promote and prune, and its bounds.
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
     /// Only these job templates (empty: all of each environment's jobs).
     pub jobs: Vec<String>,
     /// Wait for deployments (and batch/system evaluations) to finish.
     pub wait: bool,
+    /// How long to follow each submitted job's rollout before reporting it as timed out
+    /// (default 15 minutes).
     pub timeout: Duration,
     /// Promote canaries once healthy even when the job does not say `auto_promote`.
     pub promote: bool,
@@ -76,13 +81,17 @@ impl Default for DeployOptions {
 /// What every phase shares: the client, the request bound and the display.
 #[derive(Clone)]
 pub struct Deployer {
+    /// Nomad client every phase calls.
     pub client: NomadClient,
+    /// The options of this run.
     pub options: DeployOptions,
+    /// Per-job progress display.
     pub progress: Progress,
     permits: Arc<Semaphore>,
 }
 
 impl Deployer {
+    /// A deployer allowing at most `options.concurrency` (at least 1) Nomad requests at a time.
     pub fn new(client: NomadClient, options: DeployOptions, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
         Deployer {

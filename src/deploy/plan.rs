@@ -12,11 +12,15 @@ use crate::nomad::types::{placement_reasons, AllocMetric, JobDiff, JobListStub};
 use crate::render::Renderer;
 use crate::repo::{Repo, Target};
 
+/// What a deploy does to one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Nomad's plan shows no change (or the listing and deploy record show none).
     Unchanged,
+    /// The job does not exist in the namespace yet.
     New,
+    /// The job exists and the plan shows a change.
     Edited,
     /// A managed job no longer part of the environment (`--prune`).
     Stop,
@@ -27,22 +31,27 @@ pub enum Action {
 pub struct JobPlan {
     /// Template name (empty for a pruned job, which has none).
     pub name: String,
+    /// Job ID in Nomad (the rendered job's `ID`).
     pub id: String,
     /// `service`, `batch`, `system` or `sysbatch`.
     pub kind: String,
+    /// What submitting does to the job.
     pub action: Action,
     /// The job to submit (none for `Stop`).
     #[serde(skip)]
     pub spec: Option<Value>,
     /// Check-and-set index from the plan: the register call must see exactly this one.
     pub job_modify_index: u64,
+    /// The job's version in Nomad before this deploy; `None` for a new job or when unknown.
     pub version_before: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Nomad's plan diff; `None` for jobs not planned with Nomad or unchanged.
     pub diff: Option<JobDiff>,
     /// Per task group: what the scheduler would do (`create`, `in-place update`, `create/destroy update`, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub updates: BTreeMap<String, BTreeMap<String, u64>>,
     #[serde(skip_serializing_if = "String::is_empty")]
+    /// Nomad's validation warnings from the plan; empty when none.
     pub warnings: String,
     /// The plan's `FailedTGAllocs`: task groups Nomad could not place, with its reasons.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -86,21 +95,28 @@ impl JobPlan {
     }
 }
 
+/// What deploying one environment would do: its namespace and every job's plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvPlan {
+    /// Environment name.
     pub environment: String,
+    /// Nomad namespace the environment deploys into.
     pub namespace: String,
+    /// Name of the cluster (from the repository) the environment belongs to.
     pub cluster: String,
+    /// Namespace description: the environment's own, or `opsctl environment <name>`.
     pub description: String,
     /// When false, the namespace is created before submitting (and every job is new).
     pub namespace_exists: bool,
     /// The environment's deploy record existed when it was planned.
     #[serde(skip)]
     pub recorded: bool,
+    /// One plan per job: the environment's own jobs, then the jobs `--prune` stops.
     pub jobs: Vec<JobPlan>,
 }
 
 impl EnvPlan {
+    /// Number of changes: jobs not unchanged, plus one when the namespace must be created.
     pub fn changes(&self) -> usize {
         self.jobs
             .iter()

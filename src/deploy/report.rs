@@ -11,6 +11,7 @@ use super::watch::Watched;
 use crate::nomad::types::{AllocMetric, JobDiff};
 use crate::output::{Report, Style};
 
+/// Where one job ended up after `opsctl deploy`; `snake_case` in `--output json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
@@ -28,30 +29,46 @@ pub enum JobStatus {
     Stopped,
     /// A periodic or parameterized job Nomad accepted: it runs on its schedule or on dispatch.
     Registered,
+    /// Submitting, the rollout or the evaluation failed (see the outcome's `reason`).
     Failed,
+    /// The rollout did not finish within `--timeout`.
     TimedOut,
 }
 
 impl JobStatus {
+    /// `Failed` or `TimedOut`: the deploy exits non-zero.
     pub fn is_failure(self) -> bool {
         matches!(self, JobStatus::Failed | JobStatus::TimedOut)
     }
 }
 
+/// One job's result: what was planned, what Nomad did, and why it failed if it did.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobOutcome {
+    /// Environment name.
     pub environment: String,
+    /// Nomad namespace of the environment.
     pub namespace: String,
     /// Template name (empty for pruned jobs).
     pub job: String,
+    /// Job ID in Nomad.
     pub id: String,
     #[serde(rename = "type")]
+    /// `service`, `batch`, `system` or `sysbatch` (`type` in JSON).
     pub kind: String,
+    /// What the plan decided for the job.
     pub action: Action,
+    /// Where the job ended up.
     pub status: JobStatus,
+    /// The job's version in Nomad before the deploy; `None` for a new job or when unknown.
     pub version_before: Option<u64>,
+    /// The version after: the submitted one, the one running after a failed rollout, the same as
+    /// before when unchanged; `None` when nothing was submitted.
     pub version_after: Option<u64>,
+    /// ID of the deployment that was followed; `None` without one (not watched, batch, system,
+    /// periodic jobs, or no deployment created).
     pub deployment_id: Option<String>,
+    /// That deployment's last status (`successful`, `failed`, `running`, ...); `None` without one.
     pub deployment_status: Option<String>,
     /// With auto-revert: the version Nomad rolled back to.
     pub reverted_to: Option<u64>,
@@ -63,6 +80,7 @@ pub struct JobOutcome {
     /// `JobModifyIndex` is newer than the environment's deploy record).
     pub drift: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Nomad's plan diff; `None` for jobs not planned with Nomad or unchanged.
     pub diff: Option<JobDiff>,
     /// Task groups Nomad could not place (`FailedTGAllocs`), with its metrics.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -76,6 +94,7 @@ pub struct JobOutcome {
 }
 
 impl JobOutcome {
+    /// The outcome as planned (`Planned`), before anything is submitted.
     pub fn from_plan(env: &EnvPlan, job: &JobPlan) -> Self {
         JobOutcome {
             environment: env.environment.clone(),
@@ -103,6 +122,7 @@ impl JobOutcome {
         }
     }
 
+    /// Sets the status; `Unchanged` also sets `version_after` to `version_before`.
     pub fn with_status(mut self, status: JobStatus) -> Self {
         if status == JobStatus::Unchanged {
             self.version_after = self.version_before;
@@ -111,6 +131,7 @@ impl JobOutcome {
         self
     }
 
+    /// Marks the job `Failed` with `reason`.
     pub fn failed(mut self, reason: impl Into<String>) -> Self {
         self.status = JobStatus::Failed;
         self.reason = Some(reason.into());
@@ -225,28 +246,36 @@ impl JobOutcome {
 /// The result of `opsctl deploy`.
 #[derive(Debug, Serialize)]
 pub struct DeployReport {
+    /// Nomad address the deploy talked to.
     pub nomad: String,
     /// `--plan`: nothing was changed.
     pub plan_only: bool,
+    /// One entry per environment, in plan order.
     pub environments: Vec<EnvironmentSummary>,
+    /// One outcome per job, in plan order.
     pub jobs: Vec<JobOutcome>,
     /// Jobs to submit or stop, plus namespaces to create.
     pub changes: usize,
+    /// Jobs that ended `Failed` or `TimedOut`.
     pub failed: usize,
     /// `--source/--ref/--rev`: the revision files updated before deploying.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revisions: Option<crate::revisions::Applied>,
 }
 
+/// One environment of a deploy report.
 #[derive(Debug, Serialize)]
 pub struct EnvironmentSummary {
+    /// Environment name.
     pub environment: String,
+    /// Its Nomad namespace.
     pub namespace: String,
     /// The namespace did not exist (created unless `--plan`).
     pub namespace_created: bool,
 }
 
 impl DeployReport {
+    /// The report of a run from its plans and job outcomes (`revisions` unset).
     pub fn new(nomad: &str, plan_only: bool, plans: &[EnvPlan], jobs: Vec<JobOutcome>) -> Self {
         DeployReport {
             nomad: nomad.to_string(),
