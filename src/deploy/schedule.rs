@@ -12,10 +12,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use croner::parser::{CronParser, Seconds, Year};
 use serde_json::Value;
 
+/// Why a periodic job's next launch cannot be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
+    /// The cron spec does not parse (wrong field count, a field croner rejects) or has no
+    /// next occurrence.
     #[error("cron spec `{spec}`: {reason}")]
-    Spec { spec: String, reason: String },
+    Spec {
+        /// The spec as the job gives it.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The job's `TimeZone` is not a known IANA time zone name.
     #[error("`{0}` is not an IANA time zone name")]
     Zone(String),
 }

@@ -24,9 +24,12 @@ pub struct Coverage {
     pub uncovered: Vec<Uncovered>,
 }
 
+/// A node of the job's datacenters that has no allocation of the system job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Uncovered {
+    /// Node name (its ID when the name is empty).
     pub node: String,
+    /// Why it has none, e.g. `node is down`, `draining`, `filtered by the job's constraints`.
     pub reason: String,
 }
 
