@@ -393,14 +393,19 @@ pub async fn leftovers(repo: &Repo, env: &Environment) -> Vec<String> {
 /// One ECS service of an environment, as `env list`/`show` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceLine {
+    /// Job template the service stands in for.
     pub job: String,
+    /// ECS service name (for an ad hoc environment's own services, [`service_name`]).
     pub service: String,
+    /// ECS cluster the service runs in.
     pub cluster: String,
     /// `ACTIVE`, `DRAINING`, `INACTIVE`, or `MISSING` when ECS does not know it.
     pub status: String,
     /// `family:revision` the service runs.
     pub task_definition: Option<String>,
+    /// `desiredCount` ECS reports; 0 when the service is missing.
     pub desired: i32,
+    /// `runningCount` ECS reports; 0 when the service is missing.
     pub running: i32,
 }
 

@@ -127,6 +127,7 @@ impl SourceCheckout {
         }))
     }
 
+    /// The directory of the checkout.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
