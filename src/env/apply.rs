@@ -18,50 +18,75 @@ use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
 use crate::repo::{EcsSettings, Environment, Repo, Revision, Target};
 
+/// What `env apply` was asked to do (its command-line flags).
 #[derive(Debug, Clone)]
 pub struct ApplyRequest {
     /// Requested name; `None`: the current git branch.
     pub name: Option<String>,
+    /// `--from`: environment to copy the variant, target and revisions from; `None`: the
+    /// existing environment's, else `staging` (when it exists) for a new environment without
+    /// `--variant`.
     pub from: Option<String>,
+    /// `--variant`: variant to use without copying an environment; `None`: the existing
+    /// environment's or `--from`'s.
     pub variant: Option<String>,
+    /// `--ttl` as typed (e.g. `72h`); `None`: the default, [`super::DEFAULT_TTL`].
     pub ttl: Option<String>,
+    /// `--track SOURCE=BRANCH` pairs: sources that follow a branch.
     pub track: Vec<(String, String)>,
+    /// `--rev SOURCE=SHA` pairs: sources pinned to a commit.
     pub revs: Vec<(String, String)>,
+    /// Owner recorded in the file and namespace (`--owner`, else `$USER`).
     pub owner: String,
+    /// `--follow`: use `--from`'s revisions instead of a snapshot copy.
     pub follow: bool,
+    /// Commit the environment's files.
     pub commit: bool,
+    /// Push the commit (implies commit); a rejected push is re-applied on the remote's tip.
     pub push: bool,
     /// How long `--push` keeps re-applying on the remote's new tip ([`crate::git::Git::push_until`]).
     pub push_timeout: Duration,
+    /// How long the rollouts (Nomad deployments or ECS services) may take.
     pub timeout: Duration,
     /// Wait for the rollouts (`--no-wait`: return once they are submitted).
     pub wait: bool,
 }
 
+/// One job of the environment and what applying does to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobLine {
+    /// Job ID in Nomad (or the job an ECS service stands for).
     pub id: String,
+    /// What applying does to the job.
     pub action: Action,
 }
 
 /// Everything `env apply` would do; nothing done yet.
 #[derive(Debug, Serialize)]
 pub struct ApplyPlan {
+    /// The environment name and how it was made from the requested one.
     pub name: EnvName,
+    /// Cluster the environment belongs to.
     pub cluster: String,
     /// The environment does not exist yet.
     pub new: bool,
+    /// Environment file, relative to the repository.
     pub file: String,
+    /// The fields written to the environment file.
     pub fields: EnvFields,
     /// Revision files written to `revisions/<NAME>/` (none with `--follow`).
     pub revisions: BTreeMap<String, Revision>,
     /// `nomad`, or `ecs` for an environment made from an ECS environment.
     pub target: Target,
+    /// Nomad namespace of the environment (its name).
     pub namespace: String,
+    /// The namespace exists in Nomad already.
     pub namespace_exists: bool,
     /// The namespace's description or meta change (created, or the expiry renewed).
     pub namespace_changes: bool,
+    /// Every job of the variant and what applying does to it.
     pub jobs: Vec<JobLine>,
+    /// `https://<hostname>` of every job; empty for an environment made from an ECS one.
     pub urls: Vec<String>,
     #[serde(skip)]
     repo: Repo,
@@ -108,14 +133,22 @@ impl ApplyPlan {
 /// What `env apply` did.
 #[derive(Debug, Serialize)]
 pub struct ApplyReport {
+    /// Everything the apply planned.
     #[serde(flatten)]
     pub plan: ApplyPlan,
     /// Files written (relative to the repository).
     pub written: Vec<String>,
+    /// The namespace was created or updated.
     pub namespace_written: bool,
+    /// The deploy's report: Nomad jobs, or ECS services for an environment made from an ECS
+    /// one.
     pub deploy: Option<DeployReport>,
+    /// The commit made (and whether it was pushed); `None` without `--commit`/`--push` or when
+    /// nothing changed.
     pub git: Option<steps::Recorded>,
+    /// Rounds of `--push` (re-applied on the remote's newer tip after a rejection); 0 without it.
     pub push_attempts: u32,
+    /// Jobs or services whose rollout failed or timed out.
     pub failed: usize,
 }
 
