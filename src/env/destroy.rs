@@ -17,11 +17,17 @@ use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
 use crate::repo::{Repo, Target};
 
+/// What `env destroy` was asked to do (its command-line flags).
 #[derive(Debug, Clone)]
 pub struct DestroyRequest {
+    /// Name of the environment (or of the namespace, for an orphan).
     pub name: String,
+    /// `--force`: also destroy a permanent environment, a namespace opsctl did not make and jobs
+    /// it did not deploy.
     pub force: bool,
+    /// Commit the removal of the environment's files.
     pub commit: bool,
+    /// Push the commit (implies commit); a rejected push is re-applied on the remote's tip.
     pub push: bool,
     /// How long `--push` keeps re-applying on the remote's new tip.
     pub push_timeout: Duration,
@@ -29,28 +35,38 @@ pub struct DestroyRequest {
     pub timeout: Duration,
 }
 
+/// What `env destroy` removed, and what is still left.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DestroyReport {
+    /// Environment name.
     pub name: String,
+    /// Its Nomad namespace.
     pub namespace: String,
     /// The environment file, when there was one.
     pub file: Option<String>,
     /// Nothing existed: a clean no-op.
     pub nothing_to_do: bool,
+    /// IDs of the jobs purged from the namespace.
     pub purged_jobs: Vec<String>,
+    /// Paths of the Nomad variables deleted from the namespace.
     pub deleted_variables: Vec<String>,
+    /// The namespace was deleted.
     pub namespace_deleted: bool,
     /// ECS environments: services scaled to 0 and deleted (`<cluster>/<service>`).
     pub deleted_services: Vec<String>,
     /// ECS environments: task definition revisions deregistered (`family:revision`).
     pub deregistered_task_definitions: Vec<String>,
+    /// Files removed, relative to the repository.
     pub removed_files: Vec<String>,
+    /// The commit made (and whether it was pushed); `None` without `--commit`/`--push` or when
+    /// nothing was removed.
     pub git: Option<steps::Recorded>,
     /// What still exists after the destroy (empty: nothing is left).
     pub left: Vec<String>,
 }
 
 impl DestroyReport {
+    /// True when nothing is left (`left` is empty).
     pub fn complete(&self) -> bool {
         self.left.is_empty()
     }

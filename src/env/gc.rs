@@ -9,41 +9,60 @@ use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
 use crate::repo::Repo;
 
+/// What `env gc` was asked to do (its command-line flags).
 #[derive(Debug, Clone)]
 pub struct GcRequest {
+    /// `--dry-run`: list the candidates, destroy nothing.
     pub dry_run: bool,
+    /// `--orphans`: also namespaces opsctl marked whose environment file is gone.
     pub orphans: bool,
+    /// Commit each destroy's file removals.
     pub commit: bool,
+    /// Push each commit (implies commit).
     pub push: bool,
     /// How long each `--push` keeps re-applying on the remote's new tip.
     pub push_timeout: std::time::Duration,
+    /// How long each destroy waits for allocations to stop.
     pub timeout: std::time::Duration,
 }
 
+/// An environment `env gc` destroys.
 #[derive(Debug, Clone, Serialize)]
 pub struct GcCandidate {
+    /// Environment name (the namespace's, for an orphan).
     pub name: String,
     /// `expired` or `orphan`.
     pub reason: String,
+    /// Expiry time (RFC 3339) from the file or the namespace meta; `None` when unknown.
     pub expires: Option<String>,
+    /// Owner from the file or the namespace meta; `None` when unknown.
     pub owner: Option<String>,
 }
 
+/// An environment gc could not destroy.
 #[derive(Debug, Clone, Serialize)]
 pub struct GcFailure {
+    /// Environment name.
     pub name: String,
+    /// Why its destroy failed.
     pub error: String,
 }
 
+/// What `env gc` found and did.
 #[derive(Debug, Clone, Serialize)]
 pub struct GcReport {
+    /// Nothing was destroyed (`--dry-run`).
     pub dry_run: bool,
+    /// Every environment to destroy.
     pub candidates: Vec<GcCandidate>,
+    /// One report per destroy that ran (empty with `--dry-run`).
     pub destroyed: Vec<DestroyReport>,
+    /// Destroys that failed.
     pub failed: Vec<GcFailure>,
 }
 
 impl GcReport {
+    /// True when no destroy failed and none left anything behind.
     pub fn ok(&self) -> bool {
         self.failed.is_empty() && self.destroyed.iter().all(DestroyReport::complete)
     }
