@@ -9,26 +9,40 @@ use crate::nomad::NomadClient;
 use crate::output::{Report, Style};
 use crate::repo::{Environment, Repo, Target};
 
+/// One environment in `env list`/`env show`: its file's fields and what Nomad (or ECS) has.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EnvRow {
+    /// Environment name (the namespace's, for an orphaned namespace).
     pub name: String,
+    /// Its Nomad namespace.
     pub namespace: String,
+    /// An ad hoc environment (it has a `ttl`, or its namespace carries the ad hoc mark).
     pub ad_hoc: bool,
+    /// The variant it deploys; `None` for an orphaned namespace (no file).
     pub variant: Option<String>,
+    /// `nomad` or `ecs`; `None` for an orphaned namespace.
     pub target: Option<Target>,
     /// `1068..=1078`, or `dynamic`.
     pub ports: Option<String>,
+    /// Owner from the file or namespace meta; `None` when unset.
     pub owner: Option<String>,
+    /// Creation time (RFC 3339) from the file or namespace meta; `None` when unset.
     pub created: Option<String>,
+    /// Expiry time (RFC 3339); `None` for a permanent environment.
     pub expires: Option<String>,
+    /// The expiry has passed.
     pub expired: bool,
     /// How long ago it expired (`2h 5m`).
     pub expired_since: Option<String>,
     /// Whether the namespace exists (`None`: Nomad not asked or unreachable).
     pub namespace_exists: Option<bool>,
+    /// Jobs in the namespace (ECS: active services); `None` when Nomad was not asked or failed.
     pub jobs: Option<usize>,
+    /// Of those, jobs with status `running` (ECS: services with a running task).
     pub jobs_running: Option<usize>,
+    /// Jobs that are `dead` without having been stopped (ECS: always 0).
     pub jobs_failed: Option<usize>,
+    /// `https://<hostname>` of every job; empty for ad hoc ECS environments and orphans.
     pub urls: Vec<String>,
     /// Why this is an orphan, when it is one.
     pub orphan: Option<String>,
@@ -41,13 +55,18 @@ pub struct EnvRow {
     pub ecs_error: Option<String>,
 }
 
+/// The result of `env list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListReport {
+    /// Name of the cluster of the repository.
     pub cluster: String,
+    /// Nomad address asked.
     pub nomad: String,
     /// Why Nomad's side is missing, when it is.
     pub nomad_error: Option<String>,
+    /// Every environment from the files, then orphaned namespaces.
     pub environments: Vec<EnvRow>,
+    /// Rows that are orphans.
     pub orphans: usize,
 }
 
@@ -202,13 +221,20 @@ fn orphan_row(ns: &Namespace) -> EnvRow {
     }
 }
 
+/// One allocation of the namespace, as `env show` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AllocLine {
+    /// First 8 characters of the allocation ID.
     pub id: String,
+    /// Job ID.
     pub job: String,
+    /// Task group.
     pub task_group: String,
+    /// Name of the node it runs on.
     pub node: String,
+    /// Client status (`running`, `complete`, `failed`, ...).
     pub client_status: String,
+    /// Desired status (`run`, `stop`, `evict`).
     pub desired_status: String,
 }
 
@@ -225,11 +251,15 @@ impl From<&AllocationStub> for AllocLine {
     }
 }
 
+/// The result of `env show`: one environment with its allocations.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShowReport {
     #[serde(flatten)]
+    /// The environment's row, as `env list` shows it.
     pub environment: EnvRow,
+    /// Why Nomad's side is missing or incomplete, when it is.
     pub nomad_error: Option<String>,
+    /// Every allocation of the namespace; empty when the namespace does not exist.
     pub allocations: Vec<AllocLine>,
 }
 
