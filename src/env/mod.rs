@@ -29,38 +29,75 @@ use crate::nomad::types::Namespace;
 /// Namespace meta opsctl sets on the namespaces of ad hoc environments: the environment's name
 /// (what marks the namespace as opsctl's), its owner, creation and expiry times.
 pub const META_ENV: &str = "opsctl-env";
+/// Namespace meta key: name of the cluster the environment belongs to (orphans are only
+/// reported for namespaces of this cluster).
 pub const META_CLUSTER: &str = "opsctl-cluster";
+/// Namespace meta key: the environment's owner.
 pub const META_OWNER: &str = "owner";
+/// Namespace meta key: when the environment was created (RFC 3339).
 pub const META_CREATED: &str = "created";
+/// Namespace meta key: when the environment expires (RFC 3339); every apply renews it.
 pub const META_EXPIRES: &str = "expires";
 
 /// Default time to live of an ad hoc environment.
 pub const DEFAULT_TTL: &str = "72h";
 
+/// Why an `env` command refuses its input or cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
+    /// No valid environment name can be made from the request.
     #[error(transparent)]
     Name(#[from] naming::NameError),
+    /// `env apply` was pointed at a permanent environment (one without `ttl`).
     #[error("`{0}` is a permanent environment (it has no `ttl`); env apply only manages ad hoc environments")]
     Permanent(String),
+    /// `env destroy` of a permanent environment without `--force`.
     #[error("`{name}` is a permanent environment (no `ttl` in {file}); pass --force to destroy it anyway")]
-    DestroyPermanent { name: String, file: String },
+    DestroyPermanent {
+        /// Environment name.
+        name: String,
+        /// Its environment file.
+        file: String,
+    },
+    /// The environment exists and belongs to someone else.
     #[error("environment `{name}` belongs to {owner}; choose another name (or ask {owner} to destroy it)")]
-    Owned { name: String, owner: String },
+    Owned {
+        /// Environment name.
+        name: String,
+        /// The owner recorded in its file or namespace.
+        owner: String,
+    },
+    /// A Nomad namespace of that name exists but is not this environment's.
     #[error("Nomad namespace `{namespace}` exists and is not environment `{name}`'s ({why}); choose another name")]
     NamespaceTaken {
+        /// The namespace.
         namespace: String,
+        /// Environment name.
         name: String,
+        /// Why it is not this environment's (e.g. opsctl did not create it).
         why: String,
     },
+    /// Another apply created the environment file while this one was writing it.
     #[error("environment `{0}` was created by another apply meanwhile; run the command again to see who owns it")]
     Raced(String),
+    /// No free block of static ports of the variant's size is left in the port range.
     #[error("no free block of {size} static ports between {first} and {last}")]
-    NoPorts { size: u32, first: u32, last: u32 },
+    NoPorts {
+        /// Static ports the variant needs.
+        size: u32,
+        /// Lowest port a block may use.
+        first: u32,
+        /// Highest port a block may use.
+        last: u32,
+    },
+    /// `--ttl` is not a duration.
     #[error("`--ttl {0}` is not a duration such as `72h` or `7days`")]
     Ttl(String),
+    /// A `--track`/`--rev` argument is not `SOURCE=VALUE`.
     #[error("`{0}`: expected SOURCE=VALUE")]
     Pair(String),
+    /// Any other invalid input (flag combinations, unknown variant or source, ...), with
+    /// its message.
     #[error("{0}")]
     Input(String),
 }
@@ -82,6 +119,7 @@ pub fn parse_pair(text: &str) -> Result<(String, String), EnvError> {
     }
 }
 
+/// Parses a time to live such as `72h` or `7days`; [`EnvError::Ttl`] when it is not one.
 pub fn parse_ttl(text: &str) -> Result<Duration, EnvError> {
     humantime::parse_duration(text).map_err(|_| EnvError::Ttl(text.to_string()))
 }

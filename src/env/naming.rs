@@ -24,12 +24,19 @@ pub struct EnvName {
     pub max_len: usize,
 }
 
+/// Why no environment name can be made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NameError {
+    /// The requested name (given here) has no letter or digit left after sanitizing.
     #[error("`{0}` has no letter or digit to make an environment name of")]
     Empty(String),
+    /// A job name leaves fewer than 8 characters for the environment in a 63-character
+    /// `<job>-<environment>` label.
     #[error("job name `{job}` is too long: `{job}-<environment>` cannot fit a 63-character hostname label")]
-    JobTooLong { job: String },
+    JobTooLong {
+        /// The longest job name of the variant.
+        job: String,
+    },
 }
 
 /// The longest environment name for which `<job>-<name>` fits a DNS label for every job.

@@ -6,6 +6,7 @@ use crate::repo::Repo;
 
 /// Where static port blocks may lie (as validation requires).
 pub const FIRST_PORT: u32 = 1024;
+/// Highest port a block may use (inclusive).
 pub const LAST_PORT: u32 = 65535;
 
 /// The lowest `base` such that `base..base + size` lies in the port range and overlaps none of
