@@ -557,3 +557,88 @@ fn provider_failures_are_clear_errors() {
         );
     }
 }
+
+#[test]
+fn all_runs_every_workspace_in_order_and_stops_at_the_first_failure() {
+    let flow = Flow::new("demoall", "[terraform]\nbackend = \"local\"\n", None);
+    let steps = |report: &serde_json::Value| -> Vec<(String, String)> {
+        report["workspaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["workspace"].as_str().unwrap().to_string(),
+                    s["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+
+    // A new cluster: core cannot be planned before network has state; clients is not run.
+    let out = flow
+        .opsctl(&["--output", "json", "all", "plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["exit_code"], 2);
+    assert_eq!(
+        steps(&report),
+        pairs(&[
+            ("network", "done"),
+            ("core", "failed"),
+            ("clients", "not_run")
+        ])
+    );
+    assert!(report["workspaces"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("workspace `network` has no state yet"));
+    assert!(!flow
+        .repo
+        .file(".opsctl/plutus/clients/main.tf.json")
+        .exists());
+
+    // Without a terminal, applying needs --yes: nothing is applied.
+    let stderr = flow.fails(&["all", "apply"], 2);
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(!flow
+        .repo
+        .file(".opsctl/plutus/network/terraform.tfstate")
+        .is_file());
+
+    // apply plans each workspace after the one before it is applied.
+    let report = flow.json(&["all", "apply", "--yes"]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        steps(&report),
+        pairs(&[("network", "done"), ("core", "done"), ("clients", "done")])
+    );
+    assert_eq!(
+        report["workspaces"][2]["result"]["outputs"]["clients_of"],
+        "vpc-plutus-plutus.example.org"
+    );
+    let plan = flow
+        .opsctl(&["all", "plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "nothing left to change");
+
+    // destroy asks once, then goes last workspace first.
+    flow.fails(&["all", "destroy"], 2);
+    let report = flow.json(&["all", "destroy", "--yes"]);
+    assert_eq!(
+        steps(&report),
+        pairs(&[("clients", "done"), ("core", "done"), ("network", "done")])
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&flow.repo.read(".opsctl/plutus/network/terraform.tfstate")).unwrap();
+    assert_eq!(state["resources"].as_array().map_or(0, Vec::len), 0);
+}

@@ -249,6 +249,10 @@ pub struct TerraformSettings {
     /// Time an external provider may take to render a workspace (default 60s).
     #[serde(default)]
     pub provider_timeout: Option<String>,
+    /// The terraform version `config` writes for (backend dialect) without starting the
+    /// binary; commands that run terraform use the binary's own version.
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 impl Cluster {

@@ -86,6 +86,14 @@ fn terraform_rules(at: &At<'_>, cluster: &super::Cluster, problems: &mut Problem
             ));
         }
     }
+    if let Some(version) = &settings.version {
+        if crate::terraform::Version::parse(version).is_none() {
+            problems.push(at.problem(
+                &keys(&["terraform", "version"]),
+                format!("`{version}` is not a terraform version such as \"1.11.4\""),
+            ));
+        }
+    }
     if settings
         .binary
         .as_deref()
@@ -1272,8 +1280,11 @@ mod tests {
     #[test]
     fn terraform_section_is_checked() {
         let problems = problems_with(|t| {
-            format!("{t}\n[terraform]\nbackend = \"local\"\nprovider_timeout = \"soon\"\nlock_table = \"x\"\nbinray = \"tofu\"\n")
+            format!("{t}\n[terraform]\nbackend = \"local\"\nprovider_timeout = \"soon\"\nlock_table = \"x\"\nbinray = \"tofu\"\nversion = \"latest\"\n")
         });
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("`latest` is not a terraform version")));
         assert!(
             problems
                 .iter()

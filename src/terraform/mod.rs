@@ -4,11 +4,14 @@
 //! Workspaces come in dependency order (`network` → `core` → `clients`); later ones read
 //! earlier outputs through `terraform_remote_state` from the same backend.
 
+pub mod all;
 pub mod aws;
 pub mod backend;
 pub mod external;
 pub mod provider;
+pub mod report;
 pub mod runner;
+pub mod session;
 
 use std::fmt;
 
@@ -17,6 +20,7 @@ use serde_json::{Map, Value};
 
 pub use backend::{Backend, RemoteState};
 pub use provider::{provider_for, Provider, RenderRequest};
+pub use session::Session;
 
 /// A unit of Terraform state, applied in the order of [`Workspace::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]

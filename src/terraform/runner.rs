@@ -31,8 +31,17 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// `OPSCTL_TERRAFORM`, else `[terraform].binary`, else `terraform` or `tofu` on PATH.
+    /// `OPSCTL_TERRAFORM`, else `[terraform].binary`, else `terraform` or `tofu` on PATH;
+    /// its version from `terraform version -json`.
     pub async fn find(cluster: &Cluster) -> Result<Binary> {
+        let path = Binary::locate(cluster)?;
+        let version = Binary::probe(&path).await?;
+        Ok(Binary { path, version })
+    }
+
+    /// Where the binary is, found without starting anything: `OPSCTL_TERRAFORM`, else
+    /// `[terraform].binary`, else `terraform` or `tofu` on PATH.
+    pub fn locate(cluster: &Cluster) -> Result<PathBuf> {
         let from_env = std::env::var("OPSCTL_TERRAFORM")
             .ok()
             .filter(|v| !v.is_empty());
@@ -52,12 +61,16 @@ impl Binary {
                 "neither `terraform` nor `tofu` is on PATH".to_string(),
             )
         };
-        let path = path.ok_or_else(|| {
+        path.ok_or_else(|| {
             Error::invalid(format!(
                 "no terraform binary: {source} and no such program exists (install terraform or OpenTofu, or set OPSCTL_TERRAFORM)"
             ))
-        })?;
-        let captured = Process::new(&path, format!("{} version -json", path.display()))
+        })
+    }
+
+    /// The version `path` reports with `terraform version -json` (starts the binary).
+    pub async fn probe(path: &Path) -> Result<Version> {
+        let captured = Process::new(path, format!("{} version -json", path.display()))
             .args(["version", "-json"])
             .output()
             .await?;
@@ -70,7 +83,7 @@ impl Binary {
                     path.display()
                 ))
             })?;
-        Ok(Binary { path, version })
+        Ok(version)
     }
 }
 

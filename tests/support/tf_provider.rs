@@ -21,13 +21,16 @@ elif workspace == "core":
     doc["data"] = {"terraform_remote_state": {"network": request["upstream"]["network"]}}
     doc["output"]["network_vpc"] = {"value": "${data.terraform_remote_state.network.outputs.vpc_id}"}
     doc["output"]["core_count"] = {"value": cluster["core"]["count"]}
+elif workspace == "clients" and sys.argv[0].endswith("-demoall"):
+    doc["data"] = {"terraform_remote_state": {"core": request["upstream"]["core"]}}
+    doc["output"]["clients_of"] = {"value": "${data.terraform_remote_state.core.outputs.network_vpc}"}
 else:
     sys.stderr.write("the demo provider has no %s workspace\n" % workspace)
     sys.exit(3)
 json.dump(doc, sys.stdout)
 "#;
 
-/// A directory holding `opsctl-provider-{demo,broken,garbage,slow}`.
+/// A directory holding `opsctl-provider-{demo,demoall,broken,garbage,slow}`.
 pub struct ProviderDir {
     pub dir: tempfile::TempDir,
 }
@@ -37,6 +40,8 @@ impl ProviderDir {
         let dir = tempfile::tempdir().expect("temp dir");
         let scripts = [
             ("demo", DEMO.to_string()),
+            // The demo provider with a clients workspace too.
+            ("demoall", DEMO.to_string()),
             ("broken", "#!/bin/sh\ncat >/dev/null\necho 'boom: the cloud API refused the token' >&2\nexit 1\n".into()),
             ("garbage", "#!/bin/sh\ncat >/dev/null\necho 'resource \"x\" {}'\n".into()),
             ("slow", "#!/bin/sh\nexec sleep 30\n".into()),
