@@ -10,7 +10,6 @@ use crate::context::Context;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Style};
 use crate::repo::Repo;
-use crate::terraform::backend::Endpoints;
 use crate::terraform::provider::render_workspace;
 use crate::terraform::runner::{Binary, PlanSummary, Runner};
 use crate::terraform::{provider_for, Backend, Document, Version, Workspace};
@@ -69,7 +68,8 @@ struct Prepared {
 impl Prepared {
     async fn new(ctx: &Context, workspace: Workspace, need_binary: bool) -> Result<Prepared> {
         let repo = ctx.open_repo()?;
-        let binary = match Binary::find(&repo.cluster).await {
+        let settings = ctx.settings(&repo)?;
+        let binary = match Binary::find(&repo.cluster, settings.terraform_binary.as_deref()).await {
             Ok(binary) => Some(binary),
             Err(e) if need_binary => return Err(e),
             Err(_) => None,
@@ -78,7 +78,7 @@ impl Prepared {
         let version = binary
             .as_ref()
             .map_or(Version::new(1, 10, 0), |b| b.version);
-        let backend = Backend::new(&repo.cluster, version, Endpoints::from_env());
+        let backend = Backend::new(&repo.cluster, version, settings.endpoints.clone());
         let provider = provider_for(&repo.cluster)?;
         let document = render_workspace(
             provider.as_ref(),

@@ -32,13 +32,10 @@ pub struct Binary {
 
 impl Binary {
     /// `OPSCTL_TERRAFORM`, else `[terraform].binary`, else `terraform` or `tofu` on PATH.
-    pub async fn find(cluster: &Cluster) -> Result<Binary> {
-        let from_env = std::env::var("OPSCTL_TERRAFORM")
-            .ok()
-            .filter(|v| !v.is_empty());
+    pub async fn find(cluster: &Cluster, from_env: Option<&str>) -> Result<Binary> {
         let (path, source) = if let Some(name) = from_env {
             (
-                find_program(&name),
+                find_program(name),
                 format!("OPSCTL_TERRAFORM names `{name}`"),
             )
         } else if let Some(name) = &cluster.terraform.binary {
