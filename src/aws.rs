@@ -14,9 +14,19 @@ pub async fn config(region: &str) -> SdkConfig {
         .await
 }
 
-/// True when an endpoint override is configured, for S3 in particular.
+/// True when an endpoint override is configured, for S3 in particular (asked of the SDK
+/// configuration exactly as the S3 client asks it: `AWS_ENDPOINT_URL_S3`, profile files).
 pub fn s3_endpoint_overridden(config: &SdkConfig) -> bool {
-    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build();
+    config.endpoint_url().is_some()
+        || config
+            .service_config()
+            .zip(key.ok())
+            .is_some_and(|(service, key)| service.load_config(key).is_some())
 }
 
 /// S3 client; path-style addressing when an endpoint override is set, since local

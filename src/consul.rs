@@ -42,14 +42,10 @@ pub struct Check {
 }
 
 impl ConsulClient {
-    /// The client for `configured` (the cluster file), unless `CONSUL_HTTP_ADDR` overrides it;
-    /// `None` when neither names an address.
-    pub fn from_settings(configured: Option<&str>) -> Result<Option<Self>> {
-        let address = std::env::var("CONSUL_HTTP_ADDR")
-            .ok()
-            .filter(|a| !a.is_empty())
-            .or_else(|| configured.map(str::to_string));
-        let Some(address) = address else {
+    /// The client for the resolved address (`CONSUL_HTTP_ADDR` over `[rebuild].consul`);
+    /// `None` when neither names one.
+    pub fn from_settings(settings: &crate::settings::Settings) -> Result<Option<Self>> {
+        let Some(address) = settings.consul_address.clone() else {
             return Ok(None);
         };
         // The consul CLI accepts a bare host:port.
@@ -69,9 +65,10 @@ impl ConsulClient {
             .user_agent(concat!("opsctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::failed(format!("Consul client: {e}")))?;
-        let token = std::env::var("CONSUL_HTTP_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty());
+        let token = settings
+            .consul_token
+            .as_ref()
+            .map(|t| t.expose().to_string());
         Ok(Some(ConsulClient { http, base, token }))
     }
 

@@ -17,6 +17,10 @@ pub struct Context {
     pub yes: bool,
     /// Where and how results are written (`--output`, `--quiet`, colour).
     pub output: Output,
+    /// The flags, for [`Context::settings`].
+    pub global: crate::cli::GlobalArgs,
+    /// The environment variables opsctl reads, captured once.
+    pub env: crate::settings::Env,
 }
 
 impl Context {
@@ -33,6 +37,19 @@ impl Context {
             self.output.quiet,
             self.output.format == crate::output::OutputFormat::Json,
         )
+    }
+
+    /// The settings of a command working on `repo`, resolved once.
+    pub fn settings(&self, repo: &Repo) -> Result<crate::settings::Settings> {
+        crate::settings::Settings::resolve(&self.global, &self.env, Some(&repo.cluster))
+            .map_err(|e| crate::error::Error::invalid(e.to_string()))
+    }
+
+    /// The settings of a command before (or without) a repository: flags, environment,
+    /// defaults.
+    pub fn settings_without_repo(&self) -> Result<crate::settings::Settings> {
+        crate::settings::Settings::resolve(&self.global, &self.env, None)
+            .map_err(|e| crate::error::Error::invalid(e.to_string()))
     }
 
     /// Loads and validates the selected cluster of the repository.

@@ -27,6 +27,7 @@ pub mod render;
 pub mod repo;
 pub mod revisions;
 pub mod secrets;
+pub mod settings;
 pub mod terraform;
 pub mod ui;
 

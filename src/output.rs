@@ -51,11 +51,11 @@ pub struct Style {
 
 impl Style {
     /// Decides colour for this process (also switching `console`'s global colour flags for stdout
-    /// and stderr); `no_color_flag` is `--no-color`.
-    pub fn detect(no_color_flag: bool) -> Self {
+    /// and stderr); `no_color` is `--no-color` or `NO_COLOR`
+    /// ([`crate::settings::Settings::no_color`]).
+    pub fn detect(no_color: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = tty && !no_color_flag && !no_color_env;
+        let color = tty && !no_color;
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color && std::io::stderr().is_terminal());
         Style { color, tty }

@@ -19,7 +19,11 @@ pub struct LockTablePlan {
     create: bool,
 }
 
-pub async fn inspect(config: &SdkConfig, repo: &Repo) -> Result<Option<LockTablePlan>> {
+pub async fn inspect(
+    config: &SdkConfig,
+    repo: &Repo,
+    terraform_binary: Option<&str>,
+) -> Result<Option<LockTablePlan>> {
     let cluster = &repo.cluster;
     let Some(aws) = &cluster.aws else {
         return Ok(None);
@@ -27,7 +31,7 @@ pub async fn inspect(config: &SdkConfig, repo: &Repo) -> Result<Option<LockTable
     if cluster.backend_kind() != BackendKind::S3 {
         return Ok(None);
     }
-    let needed = match Binary::find(cluster).await {
+    let needed = match Binary::find(cluster, terraform_binary).await {
         Ok(binary) => !binary.version.has_s3_lockfile(),
         // Without a binary, trust the cluster file: a named table is wanted.
         Err(_) => false,

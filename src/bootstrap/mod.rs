@@ -138,7 +138,8 @@ fn aws_settings(repo: &Repo) -> Result<&AwsSettings> {
 }
 
 /// Inspects every resource (reads only).
-pub async fn inspect(repo: &Repo) -> Result<Plan> {
+/// `terraform_binary`: `OPSCTL_TERRAFORM` ([`crate::settings::Settings::terraform_binary`]).
+pub async fn inspect(repo: &Repo, terraform_binary: Option<&str>) -> Result<Plan> {
     let aws = aws_settings(repo)?;
     let config = crate::aws::config(&aws.region).await;
     let cluster = &repo.cluster;
@@ -149,7 +150,7 @@ pub async fn inspect(repo: &Repo) -> Result<Plan> {
         .unwrap_or_else(|| cluster.domain.clone());
     let (bucket, lock_table, zone, amis) = tokio::join!(
         bucket::inspect(&config, aws, kms.key_reference()),
-        lock_table::inspect(&config, repo),
+        lock_table::inspect(&config, repo, terraform_binary),
         zone::inspect(&config, &zone_name),
         ami::inspect(repo),
     );

@@ -86,7 +86,8 @@ impl Report for BootstrapReport {
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let plan = bootstrap::inspect(&repo).await?;
+    let settings = ctx.settings(&repo)?;
+    let plan = bootstrap::inspect(&repo, settings.terraform_binary.as_deref()).await?;
     let mut report = BootstrapReport {
         cluster: repo.cluster.name.clone(),
         dry_run: args.dry_run,

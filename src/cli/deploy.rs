@@ -117,6 +117,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
                     push: args.push,
                     push_timeout: args.push_timeout,
                     source_dir: args.source_dir.clone(),
+                    checkouts: ctx.settings_without_repo()?.checkouts,
                 },
             )
             .await?;
@@ -158,7 +159,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
             Target::Ecs => ecs_envs.push(name),
         }
     }
-    let client = crate::clients::nomad(&repo)?;
+    let client = crate::clients::nomad(&ctx.settings(&repo)?)?;
     let options = DeployOptions {
         jobs: args.jobs.clone(),
         wait: !args.no_wait,

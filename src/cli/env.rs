@@ -9,7 +9,6 @@ use crate::context::Context;
 use crate::deploy::Progress;
 use crate::env::{self, ApplyRequest, DestroyRequest, GcRequest};
 use crate::error::{Error, Exit, Result};
-use crate::nomad::{NomadClient, NomadConfig};
 use crate::output::OutputFormat;
 
 #[derive(Debug, ClapArgs)]
@@ -122,25 +121,16 @@ struct GcArgs {
     timeout: Duration,
 }
 
-fn nomad(repo: &crate::repo::Repo) -> Result<NomadClient> {
-    NomadClient::new(NomadConfig::resolve(Some(&repo.cluster.nomad)))
-        .map_err(|e| Error::invalid(e.to_string()))
-}
-
-fn consul(repo: &crate::repo::Repo) -> Result<Option<ConsulClient>> {
-    let configured = repo
-        .cluster
-        .rebuild
-        .as_ref()
-        .and_then(|r| r.consul.as_deref());
-    ConsulClient::from_settings(configured)
+fn consul(settings: &crate::settings::Settings) -> Result<Option<ConsulClient>> {
+    ConsulClient::from_settings(settings)
 }
 
 pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let root = ctx.repo_root()?;
     let cluster = ctx.cluster.as_deref();
     let repo = ctx.open_repo()?;
-    let client = nomad(&repo)?;
+    let settings = ctx.settings(&repo)?;
+    let client = crate::clients::nomad(&settings)?;
     match args.command {
         EnvCommand::Apply(a) => {
             let pairs = |v: &[String]| -> Result<Vec<(String, String)>> {
@@ -150,7 +140,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
             };
             let owner = a
                 .owner
-                .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+                .or_else(|| settings.user.clone())
                 .unwrap_or_else(|| "unknown".into());
             let req = ApplyRequest {
                 name: a.name,
@@ -209,7 +199,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
             };
-            let consul = consul(&repo)?;
+            let consul = consul(&settings)?;
             let report = env::destroy(&root, cluster, &req, &client, consul.as_ref()).await?;
             ctx.output.emit(&report)?;
             Ok(if report.complete() {
@@ -232,7 +222,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
             };
-            let consul = consul(&repo)?;
+            let consul = consul(&settings)?;
             drop(repo);
             let report = env::gc(&root, cluster, &req, candidates, &client, consul.as_ref()).await;
             ctx.output.emit(&report)?;

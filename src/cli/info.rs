@@ -74,7 +74,8 @@ impl Report for Inventory {
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
+    let settings = ctx.settings(&repo)?;
+    let nomad = crate::clients::nomad_for_inventory(&settings, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
     ctx.output.emit(&inventory)?;
     Ok(Exit::Success)

@@ -43,7 +43,7 @@ pub struct Cli {
 }
 
 /// The global flags, valid before or after the subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Ops repository (default: the nearest parent folder holding clusters/)
     #[arg(long, global = true, env = "OPSCTL_REPO", value_name = "DIR")]
@@ -103,7 +103,8 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Colour is decided first: logging follows `--no-color` too.
-    let style = Style::detect(cli.global.no_color);
+    let env = crate::settings::Env::capture();
+    let style = Style::detect(crate::settings::Settings::no_color(&cli.global, &env));
     init_logging(&cli.global);
     let output = Output {
         format: cli.global.output,
@@ -115,6 +116,8 @@ pub fn main() -> ExitCode {
         cluster: cli.global.cluster.clone(),
         yes: cli.global.yes,
         output,
+        global: cli.global.clone(),
+        env,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -121,8 +121,9 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         refuse_dirty(&repo.root).await?;
     }
     let strategy = strategy::from_settings(&settings, &repo.root)?;
-    let ssh = Ssh::from_repo(&repo);
-    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
+    let resolved = ctx.settings(&repo)?;
+    let ssh = Ssh::from_repo(&repo, &resolved);
+    let nomad = crate::clients::nomad_for_inventory(&resolved, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
     let nodes: Vec<&Node> = match args.on.as_ref().or(args.only.as_ref()) {
         Some(spec) => inventory::select(&inventory, &Selector::parse_list(spec)?)?,
@@ -135,22 +136,15 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     }
     let nomad = nomad.filter(|_| inventory.nomad_error.is_none());
     let ssh = ssh.reusing_connections(&nodes).await?;
-    let drain_deadline = settings
-        .drain_deadline
-        .as_deref()
-        .map(humantime::parse_duration)
-        .transpose()
-        .map_err(|e| Error::invalid(format!("[rebuild].drain_deadline: {e}")))?
-        .unwrap_or(Duration::from_secs(600));
     let options = RollOptions {
         parallel: args.parallel,
         max_unavailable: args.max_unavailable,
         delay: args.delay.unwrap_or_default(),
         keep_going: args.keep_going,
-        drain_deadline,
+        drain_deadline: resolved.drain_deadline,
         ssh_wait: args.ssh_wait,
         health_check: settings.health_check.clone(),
-        consul: crate::consul::ConsulClient::from_settings(settings.consul.as_deref())?,
+        consul: crate::consul::ConsulClient::from_settings(&resolved)?,
     };
     let plans = rebuild::plan(&nodes, strategy.as_ref(), &ssh, nomad.as_ref(), &options)?;
     if args.dry_run {

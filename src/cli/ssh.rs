@@ -135,8 +135,9 @@ fn allocation_node<'a>(
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let ssh = Ssh::from_repo(&repo);
-    let nomad = crate::clients::nomad_for_inventory(&repo, args.no_nomad)?;
+    let settings = ctx.settings(&repo)?;
+    let ssh = Ssh::from_repo(&repo, &settings);
+    let nomad = crate::clients::nomad_for_inventory(&settings, args.no_nomad)?;
     let inventory = Inventory::load(&repo, nomad.as_ref()).await?;
 
     if args.all || args.parallel.is_some() || args.on.is_some() {
@@ -195,13 +196,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
                 args.namespace.as_deref(),
             )?;
             let command = if args.command.is_empty() {
-                let data_dir = repo
-                    .cluster
-                    .ssh
-                    .nomad_data_dir
-                    .as_deref()
-                    .unwrap_or("/var/lib/nomad")
-                    .trim_end_matches('/');
+                let data_dir = settings.nomad_data_dir.trim_end_matches('/');
                 vec![format!(
                     "cd {}/alloc/{allocation} && exec \"${{SHELL:-/bin/sh}}\" -l",
                     remote::shell_line(&[data_dir.to_string()])

@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
     };
     match args.action {
         Action::Config => {
-            let session = Session::offline(ctx.open_repo()?)?;
+            let session = offline(ctx)?;
             ctx.output.emit(&session.config(workspace).await?)?;
             Ok(Exit::Success)
         }
@@ -141,7 +141,16 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
 
 /// A session that runs terraform (found, version asked and cached).
 async fn with_terraform(ctx: &Context) -> Result<Session> {
-    Session::with_terraform(ctx.open_repo()?, std::io::stdin().is_terminal()).await
+    let repo = ctx.open_repo()?;
+    let settings = ctx.settings(&repo)?;
+    Session::with_terraform(repo, &settings, std::io::stdin().is_terminal()).await
+}
+
+/// A session that starts no process (the version from cluster.toml or the cache).
+fn offline(ctx: &Context) -> Result<Session> {
+    let repo = ctx.open_repo()?;
+    let settings = ctx.settings(&repo)?;
+    Session::offline(repo, &settings)
 }
 
 /// `terraform all ACTION`: one report; the first failure's exit code.
@@ -158,7 +167,7 @@ async fn run_all(ctx: &Context, action: Action) -> Result<Exit> {
         }
     };
     let session = match action {
-        AllAction::Config => Session::offline(ctx.open_repo()?)?,
+        AllAction::Config => offline(ctx)?,
         _ => with_terraform(ctx).await?,
     };
     let report = all::run(&session, action, |question| {

@@ -39,11 +39,8 @@ pub struct NomadConfig {
 }
 
 impl NomadConfig {
-    /// `NOMAD_*` variables win over the cluster file, as with the nomad CLI.
-    pub fn resolve(settings: Option<&NomadSettings>) -> Self {
-        Self::resolve_with(settings, |key| std::env::var(key).ok())
-    }
-
+    /// `NOMAD_*` variables (`var`) win over the cluster file, as with the nomad CLI; called
+    /// by [`crate::settings::Settings::resolve`].
     pub fn resolve_with(
         settings: Option<&NomadSettings>,
         var: impl Fn(&str) -> Option<String>,

@@ -29,9 +29,9 @@ pub struct Ssh {
 }
 
 impl Ssh {
-    /// From the cluster file's `[ssh]` (`OPSCTL_SSH_CONFIG` overrides the config file); the key
-    /// defaults to `secrets/ssh-<cluster>` when that file exists.
-    pub fn from_repo(repo: &Repo) -> Ssh {
+    /// From the cluster file's `[ssh]` and the resolved config file (`OPSCTL_SSH_CONFIG` over
+    /// `[ssh].config_file`); the key defaults to `secrets/ssh-<cluster>` when that file exists.
+    pub fn from_repo(repo: &Repo, resolved: &crate::settings::Settings) -> Ssh {
         let settings = &repo.cluster.ssh;
         let key_file = match &settings.key_file {
             Some(path) => Some(repo.root.join(path)),
@@ -43,10 +43,7 @@ impl Ssh {
                 default.is_file().then_some(default)
             }
         };
-        let config_file = std::env::var_os("OPSCTL_SSH_CONFIG")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| settings.config_file.as_ref().map(|p| repo.root.join(p)));
+        let config_file = resolved.ssh_config.as_ref().map(|p| repo.root.join(p));
         Ssh {
             user: settings.user.clone().unwrap_or_else(|| "root".into()),
             key_file,

@@ -397,6 +397,8 @@ pub struct ApplyOptions {
     /// The source's checkout for branch ordering (`--source-dir`); without it the CI's
     /// checkout is looked for ([`order::CHECKOUT_VARIABLES`]).
     pub source_dir: Option<PathBuf>,
+    /// The CI checkout directories set ([`crate::settings::Settings::checkouts`]).
+    pub checkouts: Vec<(&'static str, String)>,
 }
 
 impl Default for ApplyOptions {
@@ -406,6 +408,7 @@ impl Default for ApplyOptions {
             push: false,
             push_timeout: Duration::from_secs(300),
             source_dir: None,
+            checkouts: Vec::new(),
         }
     }
 }
@@ -475,7 +478,13 @@ pub async fn apply(
         .unwrap_or_default();
     let mut checkout = SourceCheckout::find(
         options.source_dir.as_deref(),
-        |var| std::env::var(var).ok(),
+        |var| {
+            options
+                .checkouts
+                .iter()
+                .find(|(name, _)| *name == var)
+                .map(|(_, dir)| dir.clone())
+        },
         &repo_url,
         &bump.rev,
     )

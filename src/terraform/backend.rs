@@ -44,11 +44,7 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`; none when
-    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
-    pub fn from_env() -> Endpoints {
-        Endpoints::from_lookup(|name| std::env::var(name).ok())
-    }
-
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true (`lookup` reads the variables).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Endpoints {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         if get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v == "true") {

@@ -31,23 +31,20 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// `OPSCTL_TERRAFORM`, else `[terraform].binary`, else `terraform` or `tofu` on PATH;
-    /// its version from `terraform version -json`.
-    pub async fn find(cluster: &Cluster) -> Result<Binary> {
-        let path = Binary::locate(cluster)?;
+    /// `OPSCTL_TERRAFORM` (`from_env`), else `[terraform].binary`, else `terraform` or `tofu`
+    /// on PATH; its version from `terraform version -json`.
+    pub async fn find(cluster: &Cluster, from_env: Option<&str>) -> Result<Binary> {
+        let path = Binary::locate(cluster, from_env)?;
         let version = Binary::probe(&path).await?;
         Ok(Binary { path, version })
     }
 
-    /// Where the binary is, found without starting anything: `OPSCTL_TERRAFORM`, else
-    /// `[terraform].binary`, else `terraform` or `tofu` on PATH.
-    pub fn locate(cluster: &Cluster) -> Result<PathBuf> {
-        let from_env = std::env::var("OPSCTL_TERRAFORM")
-            .ok()
-            .filter(|v| !v.is_empty());
+    /// Where the binary is, found without starting anything: `OPSCTL_TERRAFORM` (`from_env`),
+    /// else `[terraform].binary`, else `terraform` or `tofu` on PATH.
+    pub fn locate(cluster: &Cluster, from_env: Option<&str>) -> Result<PathBuf> {
         let (path, source) = if let Some(name) = from_env {
             (
-                find_program(&name),
+                find_program(name),
                 format!("OPSCTL_TERRAFORM names `{name}`"),
             )
         } else if let Some(name) = &cluster.terraform.binary {

@@ -13,7 +13,6 @@ use std::process::ExitStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::backend::Endpoints;
 use super::provider::render_workspace;
 use super::report::{
     visible_outputs, ApplyReport, ConfigReport, DestroyReport, InitReport, PlanReport,
@@ -23,6 +22,7 @@ use super::{provider_for, Backend, Document, Provider, Version, Workspace};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::repo::Repo;
+use crate::settings::Settings;
 
 /// The dialect written when no version is known: current terraform.
 pub const DEFAULT_VERSION: Version = Version::new(1, 10, 0);
@@ -65,7 +65,7 @@ impl PendingApply {
 
 impl Session {
     /// A session that starts no process: for `config` and anything else offline.
-    pub fn offline(repo: Repo) -> Result<Session> {
+    pub fn offline(repo: Repo, settings: &Settings) -> Result<Session> {
         let version = repo
             .cluster
             .terraform
@@ -73,24 +73,36 @@ impl Session {
             .as_deref()
             .and_then(Version::parse)
             .or_else(|| {
-                let path = Binary::locate(&repo.cluster).ok()?;
+                let path =
+                    Binary::locate(&repo.cluster, settings.terraform_binary.as_deref()).ok()?;
                 read_cached_version(&repo.work_dir(), &path)
             });
-        Session::new(repo, version, None, false)
+        Session::new(repo, settings, version, None, false)
     }
 
     /// A session for commands that run terraform: finds the binary, asks its version and
     /// caches it for later offline sessions. `interactive`: a person is at the terminal.
-    pub async fn with_terraform(repo: Repo, interactive: bool) -> Result<Session> {
-        let binary = Binary::find(&repo.cluster).await?;
+    pub async fn with_terraform(
+        repo: Repo,
+        settings: &Settings,
+        interactive: bool,
+    ) -> Result<Session> {
+        let binary = Binary::find(&repo.cluster, settings.terraform_binary.as_deref()).await?;
         if let Err(e) = write_cached_version(&repo.work_dir(), &binary) {
             tracing::warn!("could not cache the terraform version: {e}");
         }
-        Session::new(repo, Some(binary.version), Some(binary), interactive)
+        Session::new(
+            repo,
+            settings,
+            Some(binary.version),
+            Some(binary),
+            interactive,
+        )
     }
 
     fn new(
         repo: Repo,
+        settings: &Settings,
         version: Option<Version>,
         binary: Option<Binary>,
         interactive: bool,
@@ -98,7 +110,7 @@ impl Session {
         let backend = Backend::new(
             &repo.cluster,
             version.unwrap_or(DEFAULT_VERSION),
-            Endpoints::from_env(),
+            settings.endpoints.clone(),
         );
         let provider = provider_for(&repo.cluster)?;
         Ok(Session {
