@@ -21,22 +21,29 @@ pub struct Process {
 /// Captured result of a finished process.
 #[derive(Debug)]
 pub struct Captured {
+    /// How the program ended.
     pub status: ExitStatus,
+    /// Everything it wrote to stdout.
     pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
     pub stderr: Vec<u8>,
 }
 
 impl Captured {
+    /// stdout as text, invalid UTF-8 replaced.
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
+    /// stderr as text, invalid UTF-8 replaced.
     pub fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
 }
 
 impl Process {
+    /// `program` (looked up on `PATH` unless it is a path) with no arguments; `what` names it in
+    /// errors. The child is killed when the future running it is dropped.
     pub fn new(program: impl AsRef<OsStr>, what: impl Into<String>) -> Self {
         let mut command = tokio::process::Command::new(program);
         command.kill_on_drop(true);
@@ -48,11 +55,13 @@ impl Process {
         }
     }
 
+    /// Appends one argument.
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.command.arg(arg);
         self
     }
 
+    /// Appends arguments in order.
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -62,26 +71,33 @@ impl Process {
         self
     }
 
+    /// Sets one environment variable for the child, on top of the inherited environment.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.command.env(key, value);
         self
     }
 
+    /// Removes one variable from the child's environment.
     pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
         self.command.env_remove(key);
         self
     }
 
+    /// Runs the program in `dir`.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self
     }
 
+    /// Bytes written to the program's stdin by [`Process::capture`] and [`Process::output`],
+    /// which then close it; without this, stdin is empty.
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());
         self
     }
 
+    /// Makes [`Process::capture`] and [`Process::output`] fail (and kill the program) when it has
+    /// not finished within `timeout`; other ways of running ignore it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -10,10 +10,12 @@ use crate::repo::NomadSettings;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value`; only [`Secret::expose`] gives it back.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
+    /// The secret itself, for the one place that must send it (the `X-Nomad-Token` header).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -25,16 +27,25 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// How to reach the Nomad HTTP API, resolved once per run by [`NomadConfig::resolve_with`].
 #[derive(Debug, Clone)]
 pub struct NomadConfig {
+    /// Base URL of the API (`NOMAD_ADDR`, else `[nomad].address`, else `http://127.0.0.1:4646`).
     pub address: String,
+    /// ACL token sent as `X-Nomad-Token` (`NOMAD_TOKEN`); `None` sends no token.
     pub token: Option<Secret>,
     /// Default namespace for calls that take one (`NOMAD_NAMESPACE`).
     pub namespace: Option<String>,
+    /// Region added as `?region=` to every call (`NOMAD_REGION`, else `[nomad].region`);
+    /// `None` lets the agent use its own.
     pub region: Option<String>,
+    /// PEM file of an extra root CA to trust (`NOMAD_CACERT`).
     pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (`NOMAD_CLIENT_CERT`); needs `client_key` too.
     pub client_cert: Option<PathBuf>,
+    /// PEM key of `client_cert` (`NOMAD_CLIENT_KEY`).
     pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (`NOMAD_SKIP_VERIFY` set to `1` or `true`).
     pub skip_verify: bool,
 }
 

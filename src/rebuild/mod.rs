@@ -27,25 +27,36 @@ use strategy::Step;
 /// Lines of output kept per node for the summary.
 const TAIL: usize = 15;
 
+/// How `opsctl rebuild` paces and checks a roll.
 #[derive(Debug, Clone)]
 pub struct RollOptions {
     /// Nodes rebuilt at once (bounded by `max_unavailable`).
     pub parallel: usize,
+    /// Most nodes out of service at once; each batch is `min(parallel, max_unavailable)`, at
+    /// least 1.
     pub max_unavailable: usize,
+    /// Pause between batches; zero for none.
     pub delay: Duration,
+    /// Go on with the next batches after a node failed (an unreachable node still stops the roll).
     pub keep_going: bool,
+    /// Nomad drain deadline for a client node; opsctl waits 30 s beyond it for the drain to end.
     pub drain_deadline: Duration,
     /// How long to wait for a node's SSH port, before and after the switch.
     pub ssh_wait: Duration,
+    /// Shell command run on the node over ssh after the switch; a non-zero exit fails the node.
+    /// `None` skips the step.
     pub health_check: Option<String>,
     /// Consul, when reachable: every check of the node must pass after the switch.
     pub consul: Option<ConsulClient>,
 }
 
+/// How one node's rebuild ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
+    /// Every phase passed.
     Done,
+    /// A phase failed; [`NodeOutcome::phase`] and [`NodeOutcome::message`] say which and why.
     Failed,
     /// The node stopped answering SSH after the switch.
     Unreachable,
@@ -53,14 +64,20 @@ pub enum NodeStatus {
     Skipped,
 }
 
+/// One node's result, in the `rebuild` report.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeOutcome {
+    /// The node's name.
     pub node: String,
+    /// How it ended.
     pub status: NodeStatus,
     /// The phase that failed.
     pub phase: Option<Phase>,
+    /// The error, for a failed or unreachable node.
     pub message: Option<String>,
+    /// Wall-clock seconds spent on the node (0 when skipped).
     pub seconds: f64,
+    /// The last lines (at most 15) of the node's step output.
     pub tail: Vec<String>,
 }
 

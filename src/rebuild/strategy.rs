@@ -10,7 +10,9 @@ use crate::repo::{RebuildSettings, RebuildStrategy};
 /// One step of a rebuild: a local program with its arguments and extra environment.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The program and its arguments.
     pub argv: Vec<String>,
+    /// Variables added to the environment (e.g. `NIX_SSHOPTS`).
     pub env: Vec<(String, String)>,
 }
 
@@ -38,6 +40,7 @@ impl Step {
     }
 }
 
+/// A way of rolling configuration out to a node, chosen by `[rebuild].strategy`.
 pub trait Strategy: Send + Sync {
     /// The local commands that roll the configuration out to `node`, in order.
     fn steps(&self, node: &Node, ssh: &Ssh) -> Result<Vec<Step>>;
@@ -45,7 +48,9 @@ pub trait Strategy: Send + Sync {
 
 /// bitte's way: build the node's system from the flake, copy the closure, switch.
 pub struct Nixos {
+    /// The flake whose `nixosConfigurations.<node>` is built (`[rebuild].flake`, default `.`).
     pub flake: String,
+    /// Where the `--out-link` per node goes (`.opsctl/rebuild` in the repository).
     pub out_dir: PathBuf,
 }
 
@@ -98,8 +103,11 @@ impl Strategy for Nixos {
 
 /// For hosts without Nix: copy a file set, run a command.
 pub struct Command {
+    /// Local files copied with scp into `remote_dir` (`[rebuild].files`); may be empty.
     pub files: Vec<PathBuf>,
+    /// Directory on the node, created first (`[rebuild].remote_dir`, default `/etc/opsctl`).
     pub remote_dir: String,
+    /// Shell command then run on the node over ssh (`[rebuild].command`).
     pub command: String,
 }
 

@@ -14,17 +14,24 @@ use crate::process::Process;
 /// Lines of each node's output kept for the summary of a failure.
 const TAIL: usize = 10;
 
+/// How the command went on one node.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeResult {
+    /// The node's name.
     pub node: String,
+    /// The command ran and exited with 0.
     pub success: bool,
+    /// Its exit code; `None` when it was killed by a signal or could not be run.
     pub exit_code: Option<i32>,
+    /// `exit code N`, `killed by signal N`, or the error that kept it from running.
     pub status: String,
+    /// Wall-clock seconds the command took on the node.
     pub seconds: f64,
     /// The last lines of output (for failures).
     pub tail: Vec<String>,
 }
 
+/// How [`run_on_nodes`] spreads the command over the nodes.
 pub struct FanOut {
     /// At most this many nodes at once (1: one after the other).
     pub concurrency: usize,

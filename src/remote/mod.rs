@@ -19,8 +19,11 @@ use crate::repo::Repo;
 /// How to ssh into the cluster's nodes.
 #[derive(Debug, Clone)]
 pub struct Ssh {
+    /// Login user (`[ssh].user`, default `root`).
     pub user: String,
+    /// Identity passed as `ssh -i`; `None` leaves keys to the agent and ssh config.
     pub key_file: Option<PathBuf>,
+    /// Config file passed as `ssh -F`; `None` uses ssh's own (`~/.ssh/config`).
     pub config_file: Option<PathBuf>,
     /// Whether [`Ssh::reusing_connections`] may multiplex (`[ssh] reuse_connections`).
     pub reuse: bool,
@@ -127,6 +130,8 @@ impl Ssh {
         args
     }
 
+    /// `user@address` for `node`, its public IP before its private one; an error when it has
+    /// neither.
     pub fn destination(&self, node: &Node) -> Result<String> {
         let address = node.address().ok_or_else(|| {
             Error::failed(format!(
