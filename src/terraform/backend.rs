@@ -19,7 +19,10 @@ use crate::repo::{BackendKind, Cluster};
 /// How a workspace reads an upstream workspace's state (`terraform_remote_state`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RemoteState {
+    /// The backend type: `s3` or `local`.
     pub backend: String,
+    /// Its settings: bucket, key and region (plus endpoints) for S3; the state file's path,
+    /// relative to the reading workspace's directory, for local.
     pub config: Map<String, Value>,
 }
 
@@ -36,9 +39,13 @@ pub enum Lock {
 /// AWS endpoint overrides, as the AWS SDKs read them from the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Endpoints {
+    /// S3 endpoint (`AWS_ENDPOINT_URL_S3`).
     pub s3: Option<String>,
+    /// DynamoDB endpoint, for the lock table (`AWS_ENDPOINT_URL_DYNAMODB`).
     pub dynamodb: Option<String>,
+    /// STS endpoint (`AWS_ENDPOINT_URL_STS`).
     pub sts: Option<String>,
+    /// IAM endpoint (`AWS_ENDPOINT_URL_IAM`).
     pub iam: Option<String>,
 }
 
@@ -69,10 +76,16 @@ impl Endpoints {
 /// The S3 state settings of a cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct S3State {
+    /// The state bucket (`[aws].state_bucket`).
     pub bucket: String,
+    /// The bucket's region (`[aws].region`).
     pub region: String,
+    /// KMS key the state objects are encrypted with (`kms_key_id`); `None` uses S3's default
+    /// server-side encryption.
     pub kms_key: Option<String>,
+    /// How concurrent runs are kept apart.
     pub lock: Lock,
+    /// Endpoint overrides from the environment; all `None` talks to AWS itself.
     pub endpoints: Endpoints,
     /// The binary takes `endpoints`/`use_path_style` (>= 1.6) rather than the older keys.
     pub endpoints_block: bool,
@@ -81,8 +94,12 @@ pub struct S3State {
 /// A cluster's state backend for one terraform version and environment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Backend {
+    /// The cluster's name, part of every S3 state key.
     pub cluster: String,
+    /// Where state lives: S3 when the cluster asks for it (`[terraform].backend`, by default
+    /// when it has an `[aws]` section) and has `[aws]`; otherwise local.
     pub kind: BackendKind,
+    /// The S3 settings; `None` for the local backend.
     pub s3: Option<S3State>,
 }
 

@@ -16,11 +16,15 @@ use super::{Document, Provider, RenderRequest};
 use crate::error::{Error, Result};
 use crate::process::{describe_status, find_program, stderr_tail, Process};
 
+/// The protocol version sent as `"protocol"` in every request.
 pub const PROTOCOL: u32 = 1;
 /// The exit status by which a provider says it does not offer the requested workspace.
 pub const EXIT_UNKNOWN_WORKSPACE: i32 = 3;
+/// How long a provider program may run per workspace unless `[terraform].provider_timeout`
+/// says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A provider implemented by the program `opsctl-provider-<name>` on PATH.
 pub struct ExternalProvider {
     name: String,
     program: String,
@@ -28,6 +32,9 @@ pub struct ExternalProvider {
 }
 
 impl ExternalProvider {
+    /// The provider `name`, killed after `timeout` (a humantime duration such as `90s`, default
+    /// [`DEFAULT_TIMEOUT`]); an invalid duration is an error naming `[terraform].provider_timeout`.
+    /// The program is looked up on PATH only when it renders.
     pub fn new(name: &str, timeout: Option<&str>) -> Result<Self> {
         let timeout = match timeout {
             None => DEFAULT_TIMEOUT,

@@ -35,8 +35,10 @@ pub enum Workspace {
 }
 
 impl Workspace {
+    /// Every workspace, in apply order (destroy goes in reverse).
     pub const ALL: [Workspace; 3] = [Workspace::Network, Workspace::Core, Workspace::Clients];
 
+    /// The lowercase name, used for directories, state keys and `--workspace`.
     pub fn as_str(self) -> &'static str {
         match self {
             Workspace::Network => "network",
@@ -76,6 +78,7 @@ pub enum DocumentError {
 }
 
 impl Document {
+    /// An empty document.
     pub fn new() -> Self {
         Self::default()
     }
@@ -135,6 +138,7 @@ impl Document {
         }
     }
 
+    /// Adds `resource.<kind>.<name>`; each resource may be defined only once per document.
     pub fn resource(&mut self, kind: &str, name: &str, body: Value) {
         let previous = self
             .object(&["resource", kind])
@@ -142,15 +146,18 @@ impl Document {
         debug_assert!(previous.is_none(), "resource {kind}.{name} defined twice");
     }
 
+    /// Adds `data.<kind>.<name>`; each data source may be defined only once per document.
     pub fn data(&mut self, kind: &str, name: &str, body: Value) {
         let previous = self.object(&["data", kind]).insert(name.to_string(), body);
         debug_assert!(previous.is_none(), "data {kind}.{name} defined twice");
     }
 
+    /// Sets `locals.<name>`, replacing an earlier value.
     pub fn local(&mut self, name: &str, value: Value) {
         self.object(&["locals"]).insert(name.to_string(), value);
     }
 
+    /// Sets `output.<name>` with its description, replacing an earlier one of that name.
     pub fn output(&mut self, name: &str, description: &str, value: Value) {
         self.object(&["output"]).insert(
             name.to_string(),
@@ -211,12 +218,16 @@ fn json_kind(value: &Value) -> &'static str {
 /// A terraform/tofu version as `terraform version -json` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Version {
+    /// Major version.
     pub major: u32,
+    /// Minor version; the backend's locking and endpoint keys depend on it.
     pub minor: u32,
+    /// Patch version.
     pub patch: u32,
 }
 
 impl Version {
+    /// `major.minor.patch`.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
         Version {
             major,

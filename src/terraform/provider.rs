@@ -15,7 +15,9 @@ use crate::repo::Cluster;
 /// What a provider is asked to render.
 #[derive(Debug, Clone, Serialize)]
 pub struct RenderRequest<'a> {
+    /// The cluster as its file describes it (sent to external providers as `"cluster"`).
     pub cluster: &'a Cluster,
+    /// The workspace to render.
     pub workspace: Workspace,
     /// How to read each upstream workspace's outputs (`terraform_remote_state`).
     pub upstream: BTreeMap<Workspace, RemoteState>,

@@ -24,11 +24,16 @@ pub fn visible_outputs(outputs: Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
+/// `opsctl terraform <workspace> config`: the configuration written.
 #[derive(Debug, Serialize)]
 pub struct ConfigReport {
+    /// The workspace rendered.
     pub workspace: Workspace,
+    /// Where `main.tf.json` was written.
     pub path: PathBuf,
+    /// Hex SHA-256 of the written bytes (the hash a saved plan is checked against).
     pub sha256: String,
+    /// Size of the file in bytes.
     pub bytes: usize,
 }
 
@@ -44,11 +49,16 @@ impl Report for ConfigReport {
     }
 }
 
+/// `opsctl terraform <workspace> init`.
 #[derive(Debug, Serialize)]
 pub struct InitReport {
+    /// The workspace initialised.
     pub workspace: Workspace,
+    /// Version of the terraform binary that ran.
     pub terraform: Version,
+    /// The state backend it was initialised with.
     pub backend: crate::repo::BackendKind,
+    /// terraform's own output (text only, not in JSON).
     #[serde(skip)]
     pub text: String,
 }
@@ -81,13 +91,19 @@ fn summary_line(summary: &PlanSummary) -> String {
     )
 }
 
+/// `opsctl terraform <workspace> plan`: what the saved plan would do.
 #[derive(Debug, Serialize)]
 pub struct PlanReport {
+    /// The workspace planned.
     pub workspace: Workspace,
+    /// Whether applying would change anything, outputs included.
     pub changes: bool,
+    /// Counts of the changes (flattened into the JSON report).
     #[serde(flatten)]
     pub summary: PlanSummary,
+    /// Where the plan was saved, for `apply`.
     pub plan_file: PathBuf,
+    /// terraform's own output (text only, not in JSON).
     #[serde(skip)]
     pub text: String,
 }
@@ -110,12 +126,17 @@ impl Report for PlanReport {
     }
 }
 
+/// `opsctl terraform <workspace> apply` of the saved plan.
 #[derive(Debug, Serialize)]
 pub struct ApplyReport {
+    /// The workspace applied.
     pub workspace: Workspace,
+    /// What the applied plan did (flattened into the JSON report).
     #[serde(flatten)]
     pub summary: PlanSummary,
+    /// The workspace's outputs afterwards, name → value, sensitive values as `(sensitive)`.
     pub outputs: Map<String, Value>,
+    /// terraform's own output (text only, not in JSON).
     #[serde(skip)]
     pub text: String,
 }
@@ -132,10 +153,14 @@ impl Report for ApplyReport {
     }
 }
 
+/// `opsctl terraform <workspace> destroy`.
 #[derive(Debug, Serialize)]
 pub struct DestroyReport {
+    /// The workspace whose resources were destroyed.
     pub workspace: Workspace,
+    /// Always `true`: a destroy that fails is an error, not a report.
     pub destroyed: bool,
+    /// terraform's own output (text only, not in JSON).
     #[serde(skip)]
     pub text: String,
 }
@@ -151,9 +176,13 @@ impl Report for DestroyReport {
     }
 }
 
+/// `opsctl terraform <workspace> output` as a table (`--output json` prints terraform's own
+/// `output -json` instead).
 #[derive(Debug, Serialize)]
 pub struct OutputReport {
+    /// The workspace read.
     pub workspace: Workspace,
+    /// Name → value, sensitive values as `(sensitive)`.
     pub outputs: Map<String, Value>,
 }
 

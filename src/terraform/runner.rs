@@ -17,8 +17,11 @@ use crate::fsutil::write_atomic;
 use crate::process::{find_program, Process};
 use crate::repo::Cluster;
 
+/// The rendered configuration in each workspace directory.
 pub const CONFIG_FILE: &str = "main.tf.json";
+/// The plan `terraform plan -out` saves, which `apply` runs.
 pub const PLAN_FILE: &str = "opsctl.tfplan";
+/// Hex SHA-256 of the `main.tf.json` the saved plan was made from.
 pub const PLAN_HASH_FILE: &str = "opsctl.tfplan.sha256";
 /// Hash of the backend block terraform was last initialised with.
 const INIT_HASH_FILE: &str = ".terraform/opsctl-backend.sha256";
@@ -26,7 +29,9 @@ const INIT_HASH_FILE: &str = ".terraform/opsctl-backend.sha256";
 /// A terraform-compatible binary and its version.
 #[derive(Debug, Clone, Serialize)]
 pub struct Binary {
+    /// The binary: as named when the name has a `/`, else where it was found on `PATH`.
     pub path: PathBuf,
+    /// Its version, from `terraform version -json`.
     pub version: Version,
 }
 
@@ -87,13 +92,18 @@ impl Binary {
 /// What a saved plan would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PlanSummary {
+    /// Resources to create (a replacement counts here and in `destroy`).
     pub add: usize,
+    /// Resources to update in place.
     pub change: usize,
+    /// Resources to delete.
     pub destroy: usize,
+    /// Outputs whose value would change.
     pub outputs_changed: usize,
 }
 
 impl PlanSummary {
+    /// Whether applying the plan would do anything, outputs included.
     pub fn has_changes(&self) -> bool {
         self.add + self.change + self.destroy + self.outputs_changed > 0
     }
@@ -138,14 +148,18 @@ pub fn config_hash(bytes: &[u8]) -> String {
 
 /// Terraform in one workspace directory.
 pub struct Runner {
+    /// The terraform binary to run.
     pub binary: Binary,
+    /// The workspace this runner works on.
     pub workspace: Workspace,
+    /// `<workspaces_dir>/<workspace>`, where terraform runs and keeps its files.
     pub dir: PathBuf,
     /// Whether a person is at a terminal (otherwise `-input=false`).
     pub interactive: bool,
 }
 
 impl Runner {
+    /// A runner for `workspace` in its directory under `workspaces_dir` (not created here).
     pub fn new(
         binary: Binary,
         workspaces_dir: &Path,
@@ -266,6 +280,8 @@ impl Runner {
         Ok(out.stdout_text())
     }
 
+    /// `terraform destroy -auto-approve` on the workspace's state, then discards any saved plan;
+    /// returns terraform's output.
     pub async fn destroy(&self) -> Result<String> {
         let out = self
             .terraform(&["destroy", "-no-color", "-auto-approve"])

@@ -12,6 +12,7 @@ use super::{Document, Provider, RenderRequest, Workspace};
 use crate::error::{Error, Result};
 use crate::repo::{AwsSettings, Cluster};
 
+/// The built-in provider, chosen by `provider = "aws"`; needs the cluster's `[aws]` section.
 pub struct AwsProvider;
 
 /// The AWS provider constraint every document declares.
