@@ -3,6 +3,8 @@
 //! Data flows one way: files ([`repo`]) → model → rendered jobs ([`render`]) → actions → report
 //! ([`output`]). The CLI in [`cli`] only parses flags and wires these together.
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod bootstrap;
 pub mod cli;
