@@ -8,30 +8,16 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nomad_sim::{Sim, SimConfig};
-use opsctl::deploy::{self, DeployOptions, Deployer, Progress};
-use opsctl::nomad::{NomadClient, NomadConfig};
+use opsctl::deploy::{self, Deployer};
 use opsctl::repo::Repo;
 
+#[path = "common/deployer.rs"]
+mod deployer;
 #[path = "common/synthetic.rs"]
 mod synthetic;
 
 const ENVS: usize = 50;
 const JOBS: usize = 5;
-
-fn deployer(sim: &Sim, concurrency: usize) -> Deployer {
-    let config =
-        NomadConfig::resolve_with(None, |key| (key == "NOMAD_ADDR").then(|| sim.address()));
-    let options = DeployOptions {
-        concurrency,
-        timeout: Duration::from_secs(120),
-        ..DeployOptions::default()
-    };
-    Deployer::new(
-        NomadClient::new(config).unwrap(),
-        options,
-        Progress::silent(),
-    )
-}
 
 /// Plans and applies every environment; returns the number of submitted jobs.
 async fn deploy_all(deployer: &Deployer, root: &Path) -> usize {
@@ -87,8 +73,8 @@ fn bench_deploy(c: &mut Criterion) {
     // The example's jobs are placed in eu-central-1 (the simulator's own client is in dc1).
     sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let concurrent = deployer(&sim, 32);
-    let sequential = deployer(&sim, 1);
+    let concurrent = deployer::deployer(sim.address(), 32);
+    let sequential = deployer::deployer(sim.address(), 1);
     // Start from a deployed state, then add the latency.
     assert_eq!(
         runtime.block_on(deploy_all(&concurrent, dir.path())),

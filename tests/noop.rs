@@ -249,3 +249,78 @@ fn a_stopped_job_is_planned_and_started_even_when_its_fingerprint_matches() {
         .collect();
     assert_eq!(plans, ["/v1/job/marlowe-run/plan"]);
 }
+
+#[path = "../benches/common/deployer.rs"]
+mod deployer;
+#[path = "../benches/common/synthetic.rs"]
+mod synthetic;
+
+/// Whether a request is part of the rollout watch (the namespace feeds or per-job reads).
+fn watches(r: &Request) -> bool {
+    r.method == "GET"
+        && (matches!(
+            r.path.as_str(),
+            "/v1/deployments" | "/v1/allocations" | "/v1/evaluations"
+        ) || r.path.starts_with("/v1/deployment/")
+            || r.path.starts_with("/v1/evaluation/")
+            || (r.path.starts_with("/v1/job/")
+                && (r.path.ends_with("/deployment") || r.path.ends_with("/allocations"))))
+}
+
+/// Deploys one synthetic environment of `jobs` new service jobs in one namespace, through
+/// the library, and returns the watch requests it made.
+fn watch_requests_of_new_jobs(jobs: usize) -> Vec<Request> {
+    use opsctl::deploy;
+
+    let dir = tempfile::tempdir().unwrap();
+    synthetic::write_repo(dir.path(), 1, jobs);
+    let sim = nomad_sim::Sim::start_with(nomad_sim::SimConfig {
+        deploy_time: Duration::from_millis(1000),
+        ..nomad_sim::SimConfig::default()
+    });
+    sim.add_node("client-eu", "127.0.0.1", "eu-central-1");
+    // Latency as on a real network: changes that land together are seen together.
+    sim.set_latency(Duration::from_millis(20));
+    let deployer = deployer::deployer(sim.address(), 16);
+    let repo = opsctl::repo::Repo::open(dir.path(), None).unwrap();
+    let envs: Vec<String> = repo.envs.keys().cloned().collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let outcomes = runtime.block_on(async {
+        let plans = deploy::plan_environments(&deployer, &repo, &envs)
+            .await
+            .unwrap();
+        deployer.apply(&plans).await
+    });
+    assert_eq!(outcomes.len(), jobs);
+    for outcome in &outcomes {
+        assert_eq!(
+            outcome.status,
+            deploy::JobStatus::Healthy,
+            "{}: {:?}",
+            outcome.id,
+            outcome.final_line()
+        );
+    }
+    sim.requests().into_iter().filter(watches).collect()
+}
+
+#[test]
+fn the_watch_of_many_jobs_in_one_namespace_shares_its_blocking_queries() {
+    let few = watch_requests_of_new_jobs(2);
+    let many = watch_requests_of_new_jobs(24);
+    // One feed per list and namespace: no per-job deployment, allocation or evaluation read.
+    let per_job: Vec<_> = many
+        .iter()
+        .filter(|r| !r.path.ends_with('s') || r.path.starts_with("/v1/job/"))
+        .collect();
+    assert!(per_job.is_empty(), "{:#?}", describe(&many));
+    // Watching 24 jobs costs about what watching 2 does (a per-job watch needs at least three
+    // reads per job: 72 here), whatever the order the rollouts finish in.
+    assert!(
+        many.len() < 24 * 3 && many.len() <= 2 * few.len() + 9,
+        "24 jobs: {} watch requests, 2 jobs: {}: {:#?}",
+        many.len(),
+        few.len(),
+        describe(&many)
+    );
+}

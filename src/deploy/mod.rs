@@ -5,6 +5,7 @@
 //! and so `--plan` stops after planning without a single write.
 
 mod diff;
+mod feed;
 mod plan;
 mod preview;
 mod progress;
@@ -88,6 +89,8 @@ pub struct Deployer {
     /// Per-job progress display.
     pub progress: Progress,
     permits: Arc<Semaphore>,
+    /// The blocking-query feeds the watch shares per namespace ([`feed`]).
+    feeds: Arc<feed::Feeds>,
 }
 
 impl Deployer {
@@ -99,6 +102,7 @@ impl Deployer {
             options,
             progress,
             permits,
+            feeds: Arc::default(),
         }
     }
 
@@ -113,11 +117,9 @@ impl Deployer {
     /// in plan order. Environments and jobs proceed concurrently (requests stay bounded).
     pub async fn apply(&self, plans: &[EnvPlan]) -> Vec<JobOutcome> {
         let per_env = plans.iter().map(|env| self.apply_env(env));
-        futures::future::join_all(per_env)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
+        let outcomes = futures::future::join_all(per_env).await;
+        self.feeds.stop();
+        outcomes.into_iter().flatten().collect()
     }
 
     /// Submits the environment's changes, records the deploy (once every submit is done, so

@@ -6,18 +6,15 @@
 //! failure (`FailedTGAllocs`, a blocked evaluation) ends the watch at once with Nomad's reasons.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::Value;
 
+use super::feed::{FeedError, Subscription, View};
 use super::progress::JobLine;
 use super::submit::Submitted;
 use super::{Deployer, EnvPlan, JobPlan};
 use crate::nomad::types::{placement_reasons, AllocMetric, AllocationStub, Deployment};
 use crate::nomad::NomadError;
-
-/// How long one blocking query may wait before it is renewed.
-const BLOCKING_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub enum Watched {
@@ -58,6 +55,8 @@ pub enum Watched {
 pub enum WatchError {
     #[error(transparent)]
     Nomad(#[from] NomadError),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
     #[error("promoting deployment {id}: {source}")]
     Promote { id: String, source: NomadError },
     #[error("version {submitted} was superseded by version {newer} before it rolled out")]
@@ -131,16 +130,29 @@ impl Deployer {
                 launches,
                 next_launch,
             })
-        } else if stops(spec) {
-            self.follow_stop(submitted, line).await
-        } else if job.kind == "service" {
-            match self.find_deployment(env, job, submitted, line).await {
-                Ok(Some(deployment)) => self.follow_deployment(env, job, deployment, line).await,
-                Ok(None) => self.follow_allocations(env, job, submitted, line).await,
-                Err(reason) => Err(reason),
-            }
         } else {
-            self.follow_allocations(env, job, submitted, line).await
+            let mut feed = self.feeds.subscribe(&self.client, &env.namespace);
+            if stops(spec) {
+                self.follow_stop(submitted, line, &mut feed).await
+            } else if job.kind == "service" {
+                match self
+                    .find_deployment(env, job, submitted, line, &mut feed)
+                    .await
+                {
+                    Ok(Some(deployment)) => {
+                        self.follow_deployment(env, job, deployment, line, &mut feed)
+                            .await
+                    }
+                    Ok(None) => {
+                        self.follow_allocations(job, submitted, line, &mut feed)
+                            .await
+                    }
+                    Err(reason) => Err(reason),
+                }
+            } else {
+                self.follow_allocations(job, submitted, line, &mut feed)
+                    .await
+            }
         };
         result.unwrap_or_else(|error| Watched::Failed {
             reason: error.to_string(),
@@ -159,27 +171,17 @@ impl Deployer {
         &self,
         submitted: &Submitted,
         line: &JobLine,
+        feed: &mut Subscription,
     ) -> Result<Watched, WatchError> {
         line.set("stopping");
-        let Some(id) = &submitted.eval_id else {
+        if submitted.eval_id.is_none() {
             return Ok(Watched::Stopped);
-        };
-        let mut pause = Duration::from_millis(50);
+        }
         loop {
-            let evaluation = self.bounded(self.client.evaluation(id)).await?;
-            match evaluation.status.as_str() {
-                "complete" => return Ok(Watched::Stopped),
-                "failed" | "canceled" => {
-                    return Err(WatchError::Evaluation {
-                        id: evaluation.id,
-                        status: evaluation.status,
-                        description: evaluation.status_description,
-                    })
-                }
-                _ => {}
+            let view = feed.next().await?;
+            if let EvalOutcome::Done = evaluation_outcome(&view, submitted)? {
+                return Ok(Watched::Stopped);
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -191,43 +193,46 @@ impl Deployer {
         job: &JobPlan,
         submitted: &Submitted,
         line: &JobLine,
+        feed: &mut Subscription,
     ) -> Result<Option<Deployment>, WatchError> {
         line.set("waiting for the scheduler");
-        let mut pause = Duration::from_millis(50);
-        let mut evaluation_done = false;
         loop {
-            let latest = self
-                .bounded(self.client.latest_deployment(&env.namespace, &job.id))
-                .await?;
-            match latest {
-                Some(d) if d.job_version == submitted.version => return Ok(Some(d)),
-                Some(d) if d.job_version > submitted.version => {
-                    return Err(WatchError::Superseded {
-                        submitted: submitted.version,
-                        newer: d.job_version,
-                    })
-                }
-                _ => {}
+            let view = feed.next().await?;
+            let latest = view
+                .deployments()
+                .iter()
+                .filter(|d| d.job_id == job.id)
+                .max_by_key(|d| d.create_index)
+                .cloned();
+            if let Some(found) = self.matching(latest, submitted)? {
+                return Ok(Some(found));
             }
-            // One more look after the evaluation completed: the deployment is created by it.
-            if evaluation_done {
-                return Ok(None);
+            if let EvalOutcome::Done = evaluation_outcome(&view, submitted)? {
+                // The evaluation creates the deployment before it completes, but the
+                // deployments feed may answer a moment after the evaluations feed: one look
+                // at the job's own deployment decides (only for jobs without one in view).
+                let latest = self
+                    .bounded(self.client.latest_deployment(&env.namespace, &job.id))
+                    .await?;
+                return self.matching(latest, submitted);
             }
-            evaluation_done = match &submitted.eval_id {
-                Some(id) => {
-                    let evaluation = self.bounded(self.client.evaluation(id)).await?;
-                    if let Some(failed) = evaluation.failed_tg_allocs.filter(|f| !f.is_empty()) {
-                        return Err(WatchError::Placement(failed));
-                    }
-                    matches!(
-                        evaluation.status.as_str(),
-                        "complete" | "failed" | "canceled"
-                    )
-                }
-                None => true,
-            };
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// `latest` when it is the submitted version's deployment; an error when a newer
+    /// version superseded it.
+    fn matching(
+        &self,
+        latest: Option<Deployment>,
+        submitted: &Submitted,
+    ) -> Result<Option<Deployment>, WatchError> {
+        match latest {
+            Some(d) if d.job_version == submitted.version => Ok(Some(d)),
+            Some(d) if d.job_version > submitted.version => Err(WatchError::Superseded {
+                submitted: submitted.version,
+                newer: d.job_version,
+            }),
+            _ => Ok(None),
         }
     }
 
@@ -237,9 +242,9 @@ impl Deployer {
         job: &JobPlan,
         mut deployment: Deployment,
         line: &JobLine,
+        feed: &mut Subscription,
     ) -> Result<Watched, WatchError> {
         let mut promoted = false;
-        let mut index = deployment.modify_index.max(1);
         loop {
             line.set(&describe(&deployment));
             if deployment.is_terminal() {
@@ -281,16 +286,17 @@ impl Deployer {
                     return Ok(Watched::AwaitingPromotion { deployment });
                 }
             }
-            let (next, meta) = self
-                .client
-                .deployment(&deployment.id, index, BLOCKING_WAIT)
-                .await?;
-            if meta.index <= index {
-                // A server that ignores blocking queries must not turn this into a busy loop.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            index = meta.index.max(index);
-            deployment = next;
+            // The namespace's deployments feed: on to the deployment's next change.
+            deployment = loop {
+                let view = feed.next().await?;
+                let changed = view
+                    .deployments()
+                    .iter()
+                    .find(|d| d.id == deployment.id && d.modify_index != deployment.modify_index);
+                if let Some(changed) = changed {
+                    break changed.clone();
+                }
+            };
         }
     }
 
@@ -298,28 +304,23 @@ impl Deployer {
     /// submitted version until they are all complete (batch) or running (others).
     async fn follow_allocations(
         &self,
-        env: &EnvPlan,
         job: &JobPlan,
         submitted: &Submitted,
         line: &JobLine,
+        feed: &mut Subscription,
     ) -> Result<Watched, WatchError> {
         let batch = matches!(job.kind.as_str(), "batch" | "sysbatch");
         let system = matches!(job.kind.as_str(), "system" | "sysbatch");
-        let mut index = 0;
-        let mut evaluation_checked = false;
         loop {
-            let (allocations, meta) = self
-                .client
-                .job_allocations(&env.namespace, &job.id, index, BLOCKING_WAIT)
-                .await?;
-            if index > 0 && meta.index <= index {
-                // A server that ignores blocking queries must not turn this into a busy loop.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            index = meta.index.max(index).max(1);
-            let ours: Vec<&AllocationStub> = allocations
+            let view = feed.next().await?;
+            let ours: Vec<&AllocationStub> = view
+                .allocations()
                 .iter()
-                .filter(|a| a.job_version == submitted.version && a.desired_status != "stop")
+                .filter(|a| {
+                    a.job_id == job.id
+                        && a.job_version == submitted.version
+                        && a.desired_status != "stop"
+                })
                 .collect();
             let failed: Vec<&&AllocationStub> = ours
                 .iter()
@@ -358,45 +359,44 @@ impl Deployer {
                 }
                 return Ok(Watched::Healthy { deployment: None });
             }
-            if !evaluation_checked {
-                match self.evaluation_outcome(submitted).await? {
-                    EvalOutcome::Pending => {}
-                    EvalOutcome::Done => {
-                        evaluation_checked = true;
-                        // A system job's evaluation that placed nothing never will.
-                        if system && ours.is_empty() {
-                            let why =
-                                super::system::nothing_placed(&self.client, job.spec.as_ref())
-                                    .await;
-                            return Err(WatchError::NoEligibleNode(why));
-                        }
-                    }
+            // A system job's evaluation that placed nothing never will.
+            if let EvalOutcome::Done = evaluation_outcome(&view, submitted)? {
+                if system && ours.is_empty() {
+                    let why = super::system::nothing_placed(&self.client, job.spec.as_ref()).await;
+                    return Err(WatchError::NoEligibleNode(why));
                 }
             }
         }
     }
+}
 
-    /// The submitted evaluation's state; its placement failures end the watch.
-    async fn evaluation_outcome(&self, submitted: &Submitted) -> Result<EvalOutcome, WatchError> {
-        let Some(id) = &submitted.eval_id else {
-            return Ok(EvalOutcome::Done);
-        };
-        let evaluation = self.bounded(self.client.evaluation(id)).await?;
-        if let Some(failed) = evaluation.failed_tg_allocs.filter(|f| !f.is_empty()) {
-            return Err(WatchError::Placement(failed));
-        }
-        Ok(match evaluation.status.as_str() {
-            "complete" => EvalOutcome::Done,
-            "failed" | "canceled" => {
-                return Err(WatchError::Evaluation {
-                    id: evaluation.id,
-                    status: evaluation.status,
-                    description: evaluation.status_description,
-                })
-            }
-            _ => EvalOutcome::Pending,
-        })
+/// The submitted evaluation's state in the namespace's evaluations feed (pending until it
+/// shows up there); its placement failures end the watch.
+fn evaluation_outcome(view: &View, submitted: &Submitted) -> Result<EvalOutcome, WatchError> {
+    let Some(id) = &submitted.eval_id else {
+        return Ok(EvalOutcome::Done);
+    };
+    let Some(evaluation) = view.evaluation(id) else {
+        return Ok(EvalOutcome::Pending);
+    };
+    if let Some(failed) = evaluation
+        .failed_tg_allocs
+        .as_ref()
+        .filter(|f| !f.is_empty())
+    {
+        return Err(WatchError::Placement(failed.clone()));
     }
+    Ok(match evaluation.status.as_str() {
+        "complete" => EvalOutcome::Done,
+        "failed" | "canceled" => {
+            return Err(WatchError::Evaluation {
+                id: evaluation.id.clone(),
+                status: evaluation.status.clone(),
+                description: evaluation.status_description.clone(),
+            })
+        }
+        _ => EvalOutcome::Pending,
+    })
 }
 
 enum EvalOutcome {

@@ -365,7 +365,9 @@ async fn route(
         (Method::GET, ["v1", "jobs"]) => {
             let with_meta = query.get("meta") == Some("true");
             list_namespaced(shared, query, headers, &ns, "list-jobs", move |s| {
-                s.jobs.values().map(|r| job_stub(&r.job, with_meta)).collect()
+                // Job.List answers at the jobs table's index; the simulator's is its own.
+                let list = s.jobs.values().map(|r| job_stub(&r.job, with_meta)).collect();
+                (list, s.index)
             })
             .await
         }
@@ -533,11 +535,22 @@ async fn route(
             .await
         }
         (Method::GET, ["v1", "deployments"]) => {
-            // Nomad's Deployment.List: oldest first by CreateIndex.
+            // Nomad's Deployment.List: oldest first by CreateIndex, at the deployment table's
+            // index.
             list_namespaced(shared, query, headers, &ns, "read-job", |s| {
                 let mut list: Vec<Value> = s.deployments.values().map(|d| d.value.clone()).collect();
                 list.sort_by_key(|d| d["CreateIndex"].as_u64().unwrap_or_default());
-                list
+                let index = table_index(s.deployments.values().map(|d| &d.value));
+                (list, index)
+            })
+            .await
+        }
+        (Method::GET, ["v1", "evaluations"]) => {
+            // Nomad's Eval.List: oldest first by CreateIndex, at the evals table's index.
+            list_namespaced(shared, query, headers, &ns, "read-job", |s| {
+                let mut list: Vec<Value> = s.evals.values().cloned().collect();
+                list.sort_by_key(|e| e["CreateIndex"].as_u64().unwrap_or_default());
+                (list, table_index(s.evals.values()))
             })
             .await
         }
@@ -563,8 +576,10 @@ async fn route(
             .await
         }
         (Method::GET, ["v1", "allocations"]) => {
+            // Alloc.List answers at the allocs table's index.
             list_namespaced(shared, query, headers, &ns, "read-job", |s| {
-                s.allocs.values().map(|a| a.value.clone()).collect()
+                let list = s.allocs.values().map(|a| a.value.clone()).collect();
+                (list, table_index(s.allocs.values().map(|a| &a.value)))
             })
             .await
         }
@@ -670,16 +685,26 @@ fn list_need(namespace: &str, capability: &'static str) -> Need {
     }
 }
 
+/// The index of the last write to a table: its objects' highest `ModifyIndex` (the
+/// simulator never deletes from the tables listed this way).
+fn table_index<'a>(objects: impl Iterator<Item = &'a Value>) -> u64 {
+    objects
+        .filter_map(|v| v["ModifyIndex"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
 /// `GET` of a list of objects that carry their `Namespace`: those of the namespace asked
-/// for, or with `*` those of every namespace the token may read; answered at the state's
-/// index, as a blocking query.
+/// for, or with `*` those of every namespace the token may read; answered at the index
+/// `objects` gives (Nomad: the table's index, whatever the namespace), as a blocking query
+/// that returns once that index passes `?index=` or `?wait=` elapsed.
 async fn list_namespaced(
     shared: &Arc<Shared>,
     query: &Query,
     headers: &HeaderMap,
     namespace: &str,
     capability: &'static str,
-    objects: impl Fn(&State) -> Vec<Value>,
+    objects: impl Fn(&State) -> (Vec<Value>, u64),
 ) -> Response {
     let asked = namespace.to_string();
     let token = headers.clone();
@@ -689,14 +714,15 @@ async fn list_namespaced(
         headers,
         list_need(namespace, capability),
         move |s| {
-            let list: Vec<Value> = objects(s)
+            let (objects, index) = objects(s);
+            let list: Vec<Value> = objects
                 .into_iter()
                 .filter(|v| {
                     let n = v["Namespace"].as_str().unwrap_or_default();
                     listable(s, &token, &asked, n, capability)
                 })
                 .collect();
-            Ok((json!(list), s.index))
+            Ok((json!(list), index))
         },
     )
     .await

@@ -34,11 +34,13 @@ pub(super) async fn route(
         (Method::GET, ["v1", "vars"]) => {
             let prefix = query.get("prefix").unwrap_or_default().to_string();
             list_namespaced(shared, query, headers, &ns, "list-jobs", move |s| {
-                s.variables
+                let list = s
+                    .variables
                     .values()
                     .filter(|v| v["Path"].as_str().unwrap_or_default().starts_with(&prefix))
                     .map(metadata)
-                    .collect()
+                    .collect();
+                (list, s.index)
             })
             .await
         }
