@@ -7,8 +7,6 @@ use crate::error::{Error, Exit};
 use crate::output::{Report, Style};
 use crate::pki::cluster::{self, Item, ItemAction, Options};
 use crate::pki::{CertInfo, Lifetimes};
-use crate::repo::Repo;
-use crate::secrets::SecretStore;
 
 /// Certificates closer than this to their expiry are flagged by `certs status`.
 const WARN_DAYS: i64 = 30;
@@ -39,19 +37,6 @@ pub enum Action {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-}
-
-/// The cluster's secret store (needs `[aws].kms_key`).
-pub async fn store(repo: &Repo) -> crate::Result<SecretStore> {
-    let aws = repo.cluster.aws.as_ref().ok_or_else(|| {
-        Error::invalid(
-            "secrets are encrypted with the cluster's KMS key: the cluster has no [aws] section",
-        )
-    })?;
-    let key = aws.kms_key.as_deref().ok_or_else(|| {
-        Error::invalid("no [aws].kms_key in the cluster file: run `opsctl bootstrap --write` first")
-    })?;
-    Ok(SecretStore::open(&repo.root, &repo.cluster.name, key, &aws.region).await)
 }
 
 #[derive(Serialize)]
@@ -121,7 +106,7 @@ impl Report for StatusReport {
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let store = store(&repo).await?;
+    let store = crate::clients::secret_store(&repo).await?;
     if let Some(Action::Status { detailed_exitcode }) = args.action {
         let certificates: Vec<StatusRow> = cluster::certificates(&store)?
             .into_iter()

@@ -79,7 +79,7 @@ impl Report for Written {
 
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
-    let store = super::certs::store(&repo).await?;
+    let store = crate::clients::secret_store(&repo).await?;
     match args.action {
         Action::List => ctx.output.emit(&ListReport {
             secrets: store.list()?,

@@ -84,55 +84,6 @@ impl Report for FanOutReport {
     }
 }
 
-/// The running allocation `job.group[index]` and the node it runs on.
-fn allocation_node<'a>(
-    inventory: &'a Inventory,
-    job: &str,
-    group: &str,
-    index: &str,
-    namespace: Option<&str>,
-) -> crate::Result<(&'a Node, String)> {
-    if let Some(error) = &inventory.nomad_error {
-        return Err(Error::failed(format!("--job needs Nomad: {error}")));
-    }
-    let name = format!("{job}.{group}[{index}]");
-    let found: Vec<_> = inventory
-        .allocations
-        .iter()
-        .filter(|a| {
-            a.name == name && a.client_status == crate::nomad::status::AllocClientStatus::Running
-        })
-        .filter(|a| namespace.is_none_or(|ns| a.namespace == ns))
-        .collect();
-    let allocation = match found.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Error::invalid(format!(
-                "no running allocation {name}{}",
-                namespace
-                    .map(|n| format!(" in namespace {n}"))
-                    .unwrap_or_default()
-            )))
-        }
-        many => {
-            return Err(Error::invalid(format!(
-                "allocation {name} runs in several namespaces ({}): pass --namespace",
-                many.iter()
-                    .map(|a| a.namespace.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
-        }
-    };
-    let node = inventory.node_of_allocation(allocation).ok_or_else(|| {
-        Error::failed(format!(
-            "allocation {name} runs on Nomad node {} ({}), which is not an instance of this cluster",
-            allocation.node_name, allocation.node_id
-        ))
-    })?;
-    Ok((node, allocation.id.clone()))
-}
-
 pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let repo = ctx.open_repo()?;
     let settings = ctx.settings(&repo)?;
@@ -188,7 +139,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
 
     let (node, remote_command) = match (&args.job, &args.target) {
         (Some(job), _) => {
-            let (node, allocation) = allocation_node(
+            let (node, allocation) = inventory::selector::allocation_node(
                 &inventory,
                 &job[0],
                 &job[1],

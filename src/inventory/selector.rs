@@ -137,6 +137,54 @@ impl Selector {
     }
 }
 
+/// The running allocation `job.group[index]` (in `namespace`, else in any namespace holding
+/// it) and the node it runs on: `opsctl ssh --job`. Errors name what is missing or ambiguous.
+pub fn allocation_node<'a>(
+    inventory: &'a Inventory,
+    job: &str,
+    group: &str,
+    index: &str,
+    namespace: Option<&str>,
+) -> Result<(&'a Node, String)> {
+    if let Some(error) = &inventory.nomad_error {
+        return Err(Error::failed(format!("--job needs Nomad: {error}")));
+    }
+    let name = format!("{job}.{group}[{index}]");
+    let found: Vec<_> = inventory
+        .allocations
+        .iter()
+        .filter(|a| a.name == name && a.client_status == AllocClientStatus::Running)
+        .filter(|a| namespace.is_none_or(|ns| a.namespace == ns))
+        .collect();
+    let allocation = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::invalid(format!(
+                "no running allocation {name}{}",
+                namespace
+                    .map(|n| format!(" in namespace {n}"))
+                    .unwrap_or_default()
+            )))
+        }
+        many => {
+            return Err(Error::invalid(format!(
+                "allocation {name} runs in several namespaces ({}): pass --namespace",
+                many.iter()
+                    .map(|a| a.namespace.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    let node = inventory.node_of_allocation(allocation).ok_or_else(|| {
+        Error::failed(format!(
+            "allocation {name} runs on Nomad node {} ({}), which is not an instance of this cluster",
+            allocation.node_name, allocation.node_id
+        ))
+    })?;
+    Ok((node, allocation.id.clone()))
+}
+
 fn known(inventory: &Inventory) -> String {
     let names: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();
     if names.is_empty() {
