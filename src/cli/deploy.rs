@@ -4,14 +4,11 @@
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::deploy::{
-    self, planned_outcomes, Action, DeployOptions, DeployReport, Deployer, EnvPlan, JobOutcome,
-    PlanView,
-};
-use crate::ecs::EcsOptions;
+use crate::deploy::{self, DeployOptions, DeployReport, DeployRequest, Selection};
 use crate::error::Exit;
 use crate::output::{OutputFormat, Previewed, Report};
 use crate::repo::Target;
+use crate::revisions::Applied;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -125,87 +122,43 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         }
         _ => (ctx.open_repo()?, None),
     };
-    let envs: Vec<String> = if let Some(applied) = &revisions {
-        let envs = applied.affected_envs(&repo);
-        if envs.is_empty() || args.no_deploy {
-            let unmatched = (applied.matched == 0).then(|| applied.no_match_message());
-            let mut report = DeployReport::new("", false, &[], Vec::new());
-            report.revisions = revisions;
-            ctx.output.emit(&report)?;
-            if let Some(message) = unmatched.filter(|_| args.require_match) {
-                tracing::error!("--require-match: {message}");
-                return Ok(Exit::Invalid);
+    let selection = match &revisions {
+        Some(applied) => {
+            let envs = applied.affected_envs(&repo);
+            if envs.is_empty() || args.no_deploy {
+                return revisions_only(ctx, applied.clone(), args.require_match);
             }
-            return Ok(Exit::Success);
+            Selection::Envs(envs)
         }
-        envs
-    } else if args.all {
-        let target = args.target.map(Target::from);
-        repo.envs
-            .values()
-            .filter(|env| target.is_none_or(|t| env.target == t))
-            .map(|env| env.name.clone())
-            .collect()
-    } else {
-        let mut envs = args.envs.clone();
-        envs.dedup();
-        envs
+        None if args.all => Selection::All(args.target.map(Target::from)),
+        None => Selection::Envs(args.envs.clone()),
     };
-    let mut nomad_envs = Vec::new();
-    let mut ecs_envs = Vec::new();
-    for name in envs {
-        match repo.env(&name)?.target {
-            Target::Nomad => nomad_envs.push(name),
-            Target::Ecs => ecs_envs.push(name),
-        }
-    }
-    let client = crate::clients::nomad(&ctx.settings(&repo)?)?;
-    let options = DeployOptions {
-        jobs: args.jobs.clone(),
-        wait: !args.no_wait,
-        timeout: args.timeout,
-        promote: args.promote,
-        prune: args.prune,
-        concurrency: usize::from(args.concurrency),
-        refresh: args.refresh,
-    };
-    let deployer = Deployer::new(client, options, ctx.events());
-    let plans = if nomad_envs.is_empty() {
-        Vec::new()
-    } else {
-        deploy::plan_environments(&deployer, &repo, &nomad_envs).await?
-    };
-    let mut ecs_options = EcsOptions {
-        jobs: args.jobs.clone(),
-        plan_only: true,
-        wait: !args.no_wait,
-        timeout: args.timeout,
+    let request = DeployRequest {
+        selection,
+        options: DeployOptions {
+            jobs: args.jobs.clone(),
+            wait: !args.no_wait,
+            timeout: args.timeout,
+            promote: args.promote,
+            prune: args.prune,
+            concurrency: usize::from(args.concurrency),
+            refresh: args.refresh,
+        },
         force_new_deployment: args.force_new_deployment,
+        plan_only: args.plan,
+        revisions,
     };
-    let ecs_planned = deploy_ecs(&repo, &ecs_envs, &ecs_options).await?;
-    let ecs_changes = ecs_planned
-        .iter()
-        .filter(|o| o.action != Action::Unchanged || args.force_new_deployment)
-        .count();
-    let changes: usize = plans.iter().map(EnvPlan::changes).sum::<usize>() + ecs_changes;
+    let client = crate::clients::nomad(&ctx.settings(&repo)?)?;
+    let planned = deploy::plan(&repo, client, request, ctx.events()).await?;
+    let changes = planned.changes();
     // The diff: part of the one document with --plan, a note before the question otherwise.
     let preview = if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
-        PlanView {
-            plans: &plans,
-            ecs: &ecs_planned,
-            force_new_deployment: args.force_new_deployment,
-        }
-        .human(&ctx.output.style)
+        planned.view().human(&ctx.output.style)
     } else {
         String::new()
     };
-    let address = deployer.client.address().to_string();
-    if args.plan || changes == 0 {
-        let mut outcomes = planned_outcomes(&plans);
-        outcomes.extend(ecs_planned);
-        let mut report = DeployReport::new(&address, args.plan, &plans, outcomes);
-        report.changes += ecs_changes;
-        report.revisions = revisions;
+    if planned.is_final() {
+        let report = planned.report();
         ctx.output.emit(&Previewed {
             preview,
             report: &report,
@@ -219,18 +172,9 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
         });
     }
     ctx.output.note(&preview)?;
-    let question = format!("Apply {changes} change(s)?");
-    ctx.output.confirm(&question, ctx.yes)?;
-    ecs_options.plan_only = false;
-    let (mut outcomes, ecs_outcomes) = tokio::join!(
-        deployer.apply(&plans),
-        deploy_ecs(&repo, &ecs_envs, &ecs_options)
-    );
-    outcomes.extend(ecs_outcomes?);
-    deployer.progress.flush();
-    let mut report = DeployReport::new(&address, false, &plans, outcomes);
-    report.changes += ecs_changes;
-    report.revisions = revisions;
+    ctx.output
+        .confirm(&format!("Apply {changes} change(s)?"), ctx.yes)?;
+    let report = planned.apply().await?;
     ctx.output.emit(&report)?;
     Ok(if report.failed > 0 {
         Exit::Failed
@@ -239,14 +183,16 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     })
 }
 
-async fn deploy_ecs(
-    repo: &crate::repo::Repo,
-    envs: &[String],
-    options: &EcsOptions,
-) -> crate::Result<Vec<JobOutcome>> {
-    let mut outcomes = Vec::new();
-    for name in envs {
-        outcomes.extend(crate::ecs::deploy_env(repo, repo.env(name)?, options).await?);
+/// CI flow with nothing to deploy (no environment tracks the ref, or `--no-deploy`): the
+/// revision report alone; `--require-match` exits 2 when nothing matched.
+fn revisions_only(ctx: &Context, applied: Applied, require_match: bool) -> crate::Result<Exit> {
+    let unmatched = (applied.matched == 0).then(|| applied.no_match_message());
+    let mut report = DeployReport::new("", false, &[], Vec::new());
+    report.revisions = Some(applied);
+    ctx.output.emit(&report)?;
+    if let Some(message) = unmatched.filter(|_| require_match) {
+        tracing::error!("--require-match: {message}");
+        return Ok(Exit::Invalid);
     }
-    Ok(outcomes)
+    Ok(Exit::Success)
 }

@@ -11,6 +11,7 @@ mod preview;
 mod progress;
 mod record;
 mod report;
+mod run;
 pub mod schedule;
 mod submit;
 pub mod system;
@@ -28,6 +29,7 @@ pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
 pub use preview::{planned_outcomes, PlanView};
 pub use record::{fingerprint, record_path, META_FINGERPRINT, RECORD_PREFIX};
 pub use report::{DeployReport, JobOutcome, JobStatus};
+pub use run::{plan, DeployRequest, Planned, Selection};
 pub use submit::SubmitError;
 
 use crate::nomad::NomadClient;
