@@ -139,7 +139,8 @@ pub fn config_hash(bytes: &[u8]) -> String {
 /// Terraform in one workspace directory.
 pub struct Runner {
     pub binary: Binary,
-    pub workspace: Workspace,
+    /// What messages call the workspace: `core`, or `env <NAME>`.
+    pub label: String,
     pub dir: PathBuf,
     /// Whether a person is at a terminal (otherwise `-input=false`).
     pub interactive: bool,
@@ -154,8 +155,18 @@ impl Runner {
     ) -> Self {
         Runner {
             binary,
-            workspace,
+            label: workspace.to_string(),
             dir: workspaces_dir.join(workspace.as_str()),
+            interactive,
+        }
+    }
+
+    /// Terraform in environment `env`'s workspace, `<workspaces_dir>/envs/<env>/`.
+    pub fn for_env(binary: Binary, workspaces_dir: &Path, env: &str, interactive: bool) -> Self {
+        Runner {
+            binary,
+            label: format!("env {env}"),
+            dir: workspaces_dir.join("envs").join(env),
             interactive,
         }
     }
@@ -164,7 +175,7 @@ impl Runner {
         let what = format!(
             "terraform {} ({})",
             args.first().copied().unwrap_or(""),
-            self.workspace
+            self.label
         );
         let mut process = Process::new(&self.binary.path, what)
             .current_dir(&self.dir)
@@ -264,6 +275,18 @@ impl Runner {
             .await?;
         self.discard_plan()?;
         Ok(out.stdout_text())
+    }
+
+    /// `terraform state list`: the addresses of the resources the state holds.
+    pub async fn state_list(&self) -> Result<Vec<String>> {
+        let out = self.terraform(&["state", "list"]).output().await?;
+        Ok(out
+            .stdout_text()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 
     pub async fn destroy(&self) -> Result<String> {
