@@ -941,3 +941,30 @@ fn job_templates_see_the_named_nodes() {
     assert_eq!(meta["core-2"], "core-2.plutus.example.org core");
     assert_eq!(meta["routing"], "172.16.1.40 t3a.small");
 }
+
+#[test]
+fn the_env_workspace_is_schema_valid_and_keys_its_state_per_environment() {
+    use opsctl::terraform::provider::EnvRenderRequest;
+    let cluster = example();
+    let request = EnvRenderRequest {
+        cluster: &cluster,
+        environment: "review-1",
+        upstream: Default::default(),
+        terraform_version: Some(Version::new(1, 11, 4)),
+    };
+    let mut doc = AwsProvider.env_document(&request).expect("renders");
+    let backend = Backend::new(&cluster, Version::new(1, 11, 4), Endpoints::default());
+    let (kind, config) = backend.env_block("review-1");
+    doc.set_backend(kind, config);
+    let doc = doc.to_value();
+    let problems = Schema::load().check(&doc);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(
+        doc["terraform"]["backend"]["s3"]["key"],
+        "opsctl/plutus/envs/review-1/terraform.tfstate"
+    );
+    let object = &doc["resource"]["aws_s3_object"]["data_prefix"];
+    assert_eq!(object["key"], "opsctl/plutus/envs/review-1/data/");
+    assert_eq!(object["bucket"], "plutus-ops-state");
+    assert_eq!(object["tags"]["Environment"], "review-1");
+}

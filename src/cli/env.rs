@@ -156,6 +156,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
                 wait: !a.no_wait,
+                settings: settings.clone(),
             };
             let plan = env::prepare(&root, cluster, &req, &client).await?;
             if a.plan || ctx.output.format == OutputFormat::Text {
@@ -198,6 +199,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push: a.git.push,
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
+                settings: settings.clone(),
             };
             let consul = consul(&settings)?;
             let report = env::destroy(&root, cluster, &req, &client, consul.as_ref()).await?;
@@ -221,6 +223,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 push: a.git.push,
                 push_timeout: a.git.push_timeout,
                 timeout: a.timeout,
+                settings: settings.clone(),
             };
             let consul = consul(&settings)?;
             drop(repo);

@@ -50,6 +50,9 @@ pub struct ApplyRequest {
     pub timeout: Duration,
     /// Wait for the rollouts (`--no-wait`: return once they are submitted).
     pub wait: bool,
+    /// The resolved settings: the terraform binary and AWS endpoints of the environment's
+    /// terraform workspace (variants with `infrastructure = true`).
+    pub settings: crate::settings::Settings,
 }
 
 /// One job of the environment and what applying does to it.
@@ -88,6 +91,9 @@ pub struct ApplyPlan {
     pub jobs: Vec<JobLine>,
     /// `https://<hostname>` of every job; empty for an environment made from an ECS one.
     pub urls: Vec<String>,
+    /// The variant declares `infrastructure = true`: the environment's terraform workspace is
+    /// applied before the jobs; its state key.
+    pub terraform_state: Option<String>,
     #[serde(skip)]
     repo: Repo,
     #[serde(skip)]
@@ -146,6 +152,8 @@ pub struct ApplyReport {
     /// The commit made (and whether it was pushed); `None` without `--commit`/`--push` or when
     /// nothing changed.
     pub git: Option<steps::Recorded>,
+    /// The environment's terraform workspace, applied before the jobs (`infrastructure = true`).
+    pub terraform: Option<crate::terraform::session::EnvTerraformReport>,
     /// Rounds of `--push` (re-applied on the remote's newer tip after a rejection); 0 without it.
     pub push_attempts: u32,
     /// Jobs or services whose rollout failed or timed out.
@@ -462,7 +470,16 @@ pub async fn prepare(
             .collect();
         (current, jobs)
     };
+    let terraform_state = repo.cluster.variants[&fields.variant]
+        .infrastructure
+        .then(|| {
+            format!(
+                "opsctl/{}/envs/{}/terraform.tfstate",
+                repo.cluster.name, name.name
+            )
+        });
     let mut plan = ApplyPlan {
+        terraform_state,
         name,
         cluster: repo.cluster.name.clone(),
         new: existing.is_none(),
@@ -637,6 +654,12 @@ pub async fn apply(
             .map_err(|e| Error::failed(format!("writing namespace `{}`: {e}", plan.namespace)))?;
         namespace_written = true;
     }
+    let terraform = match &plan.terraform_state {
+        None => None,
+        Some(_) => {
+            Some(steps::env_terraform(root, cluster, &plan.name.name, &req.settings, false).await?)
+        }
+    };
     let deploy = if plan.target == Target::Ecs {
         let env = &plan.repo.envs[&plan.name.name];
         let outcomes = steps::deploy_ecs(
@@ -671,6 +694,7 @@ pub async fn apply(
         namespace_written,
         deploy: Some(deploy),
         git,
+        terraform,
         push_attempts: attempts,
         failed,
     })
@@ -806,6 +830,11 @@ fn plan_text(plan: &ApplyPlan, style: &Style) -> String {
         "unchanged"
     };
     out.push_str(&format!("  namespace: {ns}\n"));
+    if let Some(key) = &plan.terraform_state {
+        out.push_str(&format!(
+            "  terraform: plan and apply the environment's workspace (state {key})\n"
+        ));
+    }
     for job in &plan.jobs {
         let action = match job.action {
             Action::Unchanged => style.dim("unchanged"),
@@ -832,6 +861,16 @@ impl Report for ApplyReport {
             if !out.ends_with('\n') {
                 out.push('\n');
             }
+        }
+        if let Some(tf) = &self.terraform {
+            out.push_str(&format!(
+                "terraform: {} to add, {} to change, {} to destroy; {} resource(s) in {}\n",
+                tf.summary.add,
+                tf.summary.change,
+                tf.summary.destroy,
+                tf.resources.len(),
+                tf.state_key
+            ));
         }
         if let Some(git) = &self.git {
             if let Some(commit) = &git.commit {

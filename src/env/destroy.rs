@@ -33,6 +33,9 @@ pub struct DestroyRequest {
     pub push_timeout: Duration,
     /// Bound on the wait for allocations to stop.
     pub timeout: Duration,
+    /// The resolved settings (terraform binary, AWS endpoints) for the environment's terraform
+    /// workspace.
+    pub settings: crate::settings::Settings,
 }
 
 /// What `env destroy` removed, and what is still left.
@@ -56,6 +59,9 @@ pub struct DestroyReport {
     pub deleted_services: Vec<String>,
     /// ECS environments: task definition revisions deregistered (`family:revision`).
     pub deregistered_task_definitions: Vec<String>,
+    /// The environment's terraform workspace, destroyed after the jobs (`infrastructure =
+    /// true`); its `resources` are what the state still holds.
+    pub terraform: Option<crate::terraform::session::EnvTerraformReport>,
     /// Files removed, relative to the repository.
     pub removed_files: Vec<String>,
     /// The commit made (and whether it was pushed); `None` without `--commit`/`--push` or when
@@ -213,6 +219,14 @@ pub async fn destroy(
         report.namespace_deleted = true;
     }
 
+    let infrastructure = env
+        .and_then(|e| repo.variant(e))
+        .is_some_and(|v| v.infrastructure);
+    if infrastructure {
+        report.terraform =
+            Some(steps::env_terraform(root, cluster, &req.name, &req.settings, true).await?);
+    }
+
     let env_file = env.map(|e| e.file.clone());
     let remove = || -> Result<Vec<String>> {
         let mut removed = Vec::new();
@@ -295,6 +309,13 @@ async fn verify(
 ) -> Vec<String> {
     let ns = &report.namespace;
     let mut left = Vec::new();
+    if let Some(tf) = &report.terraform {
+        left.extend(
+            tf.resources
+                .iter()
+                .map(|r| format!("terraform resource `{r}` in {}", tf.state_key)),
+        );
+    }
     if let Some((repo, env)) = ecs {
         left.extend(crate::ecs::lifecycle::leftovers(repo, env).await);
         left.extend(file_leftovers(root, report));
@@ -366,6 +387,9 @@ impl Report for DestroyReport {
         }
         if self.namespace_deleted {
             out.push_str(&format!("deleted namespace {}\n", self.namespace));
+        }
+        if let Some(tf) = &self.terraform {
+            out.push_str(&format!("destroyed terraform workspace {}\n", tf.state_key));
         }
         for file in &self.removed_files {
             out.push_str(&format!("removed {file}\n"));

@@ -24,6 +24,8 @@ pub struct GcRequest {
     pub push_timeout: std::time::Duration,
     /// How long each destroy waits for allocations to stop.
     pub timeout: std::time::Duration,
+    /// The resolved settings, for environments with their own terraform workspace.
+    pub settings: crate::settings::Settings,
 }
 
 /// An environment `env gc` destroys.
@@ -130,6 +132,7 @@ pub async fn gc(
             push: req.push,
             push_timeout: req.push_timeout,
             timeout: req.timeout,
+            settings: req.settings.clone(),
         };
         match destroy(root, cluster, &request, client, consul).await {
             Ok(destroyed) => report.destroyed.push(destroyed),

@@ -56,6 +56,25 @@ pub async fn deploy_ecs(
     crate::ecs::deploy_env_creating(repo, env, &options, templates).await
 }
 
+/// Applies (`destroy: false`) or destroys environment `env`'s terraform workspace (its
+/// variant has `infrastructure = true`): the provider's `env` workspace, run with a
+/// [`crate::terraform::Session`]. The report lists what the state holds afterwards.
+pub async fn env_terraform(
+    root: &Path,
+    cluster: Option<&str>,
+    env: &str,
+    settings: &crate::settings::Settings,
+    destroy: bool,
+) -> Result<crate::terraform::session::EnvTerraformReport> {
+    let repo = Repo::open(root, cluster)?;
+    let session = crate::terraform::Session::with_terraform(repo, settings, false).await?;
+    if destroy {
+        session.env_destroy(env).await
+    } else {
+        session.env_apply(env).await
+    }
+}
+
 /// What recording files in git did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Recorded {

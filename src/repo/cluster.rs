@@ -380,6 +380,11 @@ pub struct Variant {
     /// `{label}` of the hostname pattern per job (default: the job name).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Each environment of the variant has its own terraform workspace (the provider's `env`
+    /// workspace, state `opsctl/<cluster>/envs/<NAME>/terraform.tfstate`): `env apply` applies
+    /// it before the jobs, `env destroy` destroys it after them.
+    #[serde(default)]
+    pub infrastructure: bool,
 }
 
 fn default_port_block() -> u32 {

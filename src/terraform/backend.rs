@@ -147,12 +147,26 @@ impl Backend {
         format!("opsctl/{}/{workspace}/terraform.tfstate", self.cluster)
     }
 
+    /// `opsctl/<cluster>/envs/<env>/terraform.tfstate`: an environment's own workspace.
+    pub fn env_state_key(&self, env: &str) -> String {
+        format!("opsctl/{}/envs/{env}/terraform.tfstate", self.cluster)
+    }
+
     /// The `terraform { backend "<kind>" { ... } }` block of `workspace`.
     pub fn block(&self, workspace: Workspace) -> (&'static str, Map<String, Value>) {
+        self.block_at(self.state_key(workspace))
+    }
+
+    /// The backend block of environment `env`'s workspace.
+    pub fn env_block(&self, env: &str) -> (&'static str, Map<String, Value>) {
+        self.block_at(self.env_state_key(env))
+    }
+
+    fn block_at(&self, key: String) -> (&'static str, Map<String, Value>) {
         match &self.s3 {
             None => ("local", object(json!({ "path": LOCAL_STATE_FILE }))),
             Some(s3) => {
-                let mut config = self.s3_location(s3, workspace);
+                let mut config = self.s3_location(s3, key);
                 config.insert("encrypt".into(), true.into());
                 if let Some(key) = &s3.kms_key {
                     config.insert("kms_key_id".into(), key.clone().into());
@@ -178,16 +192,16 @@ impl Backend {
             },
             Some(s3) => RemoteState {
                 backend: "s3".into(),
-                config: self.s3_location(s3, workspace),
+                config: self.s3_location(s3, self.state_key(workspace)),
             },
         }
     }
 
     /// Bucket, key, region and endpoint settings shared by the backend and remote state.
-    fn s3_location(&self, s3: &S3State, workspace: Workspace) -> Map<String, Value> {
+    fn s3_location(&self, s3: &S3State, key: String) -> Map<String, Value> {
         let mut config = object(json!({
             "bucket": s3.bucket,
-            "key": self.state_key(workspace),
+            "key": key,
             "region": s3.region,
         }));
         let e = &s3.endpoints;

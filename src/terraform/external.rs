@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::json;
 
+use super::provider::EnvRenderRequest;
 use super::{Document, Provider, RenderRequest};
 use crate::error::{Error, Result};
 use crate::process::{describe_status, find_program, stderr_tail, Process};
@@ -59,15 +60,31 @@ impl ExternalProvider {
     }
 
     async fn run(&self, request: &RenderRequest<'_>) -> Result<Document> {
-        let program = self.locate()?;
-        let workspace = request.workspace;
         let input = json!({
             "protocol": PROTOCOL,
             "cluster": request.cluster,
-            "workspace": workspace,
+            "workspace": request.workspace,
             "upstream": request.upstream,
             "terraform_version": request.terraform_version.map(|v| v.to_string()),
         });
+        self.ask(input, request.workspace.as_str()).await
+    }
+
+    /// The `env` workspace: the request names the environment (`"environment": "<NAME>"`).
+    async fn run_env(&self, request: &EnvRenderRequest<'_>) -> Result<Document> {
+        let input = json!({
+            "protocol": PROTOCOL,
+            "cluster": request.cluster,
+            "workspace": "env",
+            "environment": request.environment,
+            "upstream": request.upstream,
+            "terraform_version": request.terraform_version.map(|v| v.to_string()),
+        });
+        self.ask(input, "env").await
+    }
+
+    async fn ask(&self, input: serde_json::Value, workspace: &str) -> Result<Document> {
+        let program = self.locate()?;
         let what = format!("{} (workspace {workspace})", self.program);
         let captured = Process::new(&program, &what)
             .stdin(input.to_string())
@@ -100,5 +117,12 @@ impl Provider for ExternalProvider {
 
     fn render<'a>(&'a self, request: &'a RenderRequest<'a>) -> BoxFuture<'a, Result<Document>> {
         Box::pin(self.run(request))
+    }
+
+    fn render_env<'a>(
+        &'a self,
+        request: &'a EnvRenderRequest<'a>,
+    ) -> BoxFuture<'a, Result<Document>> {
+        Box::pin(self.run_env(request))
     }
 }

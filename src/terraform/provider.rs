@@ -25,6 +25,19 @@ pub struct RenderRequest<'a> {
     pub terraform_version: Option<Version>,
 }
 
+/// What a provider is asked to render for an environment's own workspace (`env`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvRenderRequest<'a> {
+    /// The cluster the environment belongs to.
+    pub cluster: &'a Cluster,
+    /// The environment's name (also its Nomad namespace's, for ad hoc environments).
+    pub environment: &'a str,
+    /// How to read each cluster workspace's outputs (`terraform_remote_state`).
+    pub upstream: BTreeMap<Workspace, RemoteState>,
+    /// The terraform binary's version, when known.
+    pub terraform_version: Option<Version>,
+}
+
 /// An infrastructure provider.
 pub trait Provider: Send + Sync {
     /// Shown in messages: `aws`, or the external provider's name.
@@ -37,6 +50,13 @@ pub trait Provider: Send + Sync {
 
     /// The workspace's Terraform JSON, without a backend (opsctl adds it).
     fn render<'a>(&'a self, request: &'a RenderRequest<'a>) -> BoxFuture<'a, Result<Document>>;
+
+    /// An environment's own workspace (`env`), without a backend: what a variant with
+    /// `infrastructure = true` needs per environment.
+    fn render_env<'a>(
+        &'a self,
+        request: &'a EnvRenderRequest<'a>,
+    ) -> BoxFuture<'a, Result<Document>>;
 }
 
 /// The provider `cluster` names.

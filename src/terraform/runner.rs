@@ -150,9 +150,9 @@ pub fn config_hash(bytes: &[u8]) -> String {
 pub struct Runner {
     /// The terraform binary to run.
     pub binary: Binary,
-    /// The workspace this runner works on.
-    pub workspace: Workspace,
-    /// `<workspaces_dir>/<workspace>`, where terraform runs and keeps its files.
+    /// What messages call the workspace: `core`, or `env <NAME>`.
+    pub label: String,
+    /// The workspace's directory, where terraform runs and keeps its files.
     pub dir: PathBuf,
     /// Whether a person is at a terminal (otherwise `-input=false`).
     pub interactive: bool,
@@ -168,8 +168,18 @@ impl Runner {
     ) -> Self {
         Runner {
             binary,
-            workspace,
+            label: workspace.to_string(),
             dir: workspaces_dir.join(workspace.as_str()),
+            interactive,
+        }
+    }
+
+    /// Terraform in environment `env`'s workspace, `<workspaces_dir>/envs/<env>/`.
+    pub fn for_env(binary: Binary, workspaces_dir: &Path, env: &str, interactive: bool) -> Self {
+        Runner {
+            binary,
+            label: format!("env {env}"),
+            dir: workspaces_dir.join("envs").join(env),
             interactive,
         }
     }
@@ -178,7 +188,7 @@ impl Runner {
         let what = format!(
             "terraform {} ({})",
             args.first().copied().unwrap_or(""),
-            self.workspace
+            self.label
         );
         let mut process = Process::new(&self.binary.path, what)
             .current_dir(&self.dir)
@@ -278,6 +288,18 @@ impl Runner {
             .await?;
         self.discard_plan()?;
         Ok(out.stdout_text())
+    }
+
+    /// `terraform state list`: the addresses of the resources the state holds.
+    pub async fn state_list(&self) -> Result<Vec<String>> {
+        let out = self.terraform(&["state", "list"]).output().await?;
+        Ok(out
+            .stdout_text()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 
     /// `terraform destroy -auto-approve` on the workspace's state, then discards any saved plan;

@@ -13,7 +13,7 @@ use std::process::ExitStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::provider::render_workspace;
+use super::provider::{render_workspace, EnvRenderRequest};
 use super::report::{
     visible_outputs, ApplyReport, ConfigReport, DestroyReport, InitReport, PlanReport,
 };
@@ -43,6 +43,7 @@ pub struct Session {
 /// A saved plan that passed the guards, waiting for confirmation.
 pub struct PendingApply {
     runner: Runner,
+    workspace: Workspace,
     /// What the saved plan does.
     pub summary: PlanSummary,
 }
@@ -50,6 +51,7 @@ pub struct PendingApply {
 /// A workspace whose configuration is written, waiting for confirmation to destroy it.
 pub struct PendingDestroy {
     runner: Runner,
+    workspace: Workspace,
     document: Document,
 }
 
@@ -58,7 +60,7 @@ impl PendingApply {
     pub fn question(&self, cluster: &str) -> String {
         format!(
             "Apply to {} of cluster {cluster}: {} to add, {} to change, {} to destroy?",
-            self.runner.workspace, self.summary.add, self.summary.change, self.summary.destroy
+            self.runner.label, self.summary.add, self.summary.change, self.summary.destroy
         )
     }
 }
@@ -264,16 +266,24 @@ impl Session {
             Some(_) => {}
         }
         let summary = runner.saved_plan_summary().await?;
-        Ok(PendingApply { runner, summary })
+        Ok(PendingApply {
+            runner,
+            workspace,
+            summary,
+        })
     }
 
     /// `apply` of a checked saved plan; reports the outputs (sensitive ones masked).
     pub async fn apply(&self, pending: PendingApply) -> Result<ApplyReport> {
-        let PendingApply { runner, summary } = pending;
+        let PendingApply {
+            runner,
+            workspace,
+            summary,
+        } = pending;
         let text = runner.apply().await?;
         let outputs = visible_outputs(runner.outputs().await?);
         Ok(ApplyReport {
-            workspace: runner.workspace,
+            workspace,
             summary,
             outputs,
             text,
@@ -283,16 +293,24 @@ impl Session {
     /// Writes the configuration `destroy` will run with.
     pub async fn prepare_destroy(&self, workspace: Workspace) -> Result<PendingDestroy> {
         let (runner, document, _) = self.prepare(workspace).await?;
-        Ok(PendingDestroy { runner, document })
+        Ok(PendingDestroy {
+            runner,
+            workspace,
+            document,
+        })
     }
 
     /// `destroy`: everything in the workspace.
     pub async fn destroy(&self, pending: PendingDestroy) -> Result<DestroyReport> {
-        let PendingDestroy { runner, document } = pending;
+        let PendingDestroy {
+            runner,
+            workspace,
+            document,
+        } = pending;
         runner.ensure_init(&document).await?;
         let text = runner.destroy().await?;
         Ok(DestroyReport {
-            workspace: runner.workspace,
+            workspace,
             destroyed: true,
             text,
         })
@@ -305,11 +323,83 @@ impl Session {
         runner.outputs().await
     }
 
+    /// Environment `env`'s Terraform JSON (the provider's `env` workspace), backend included:
+    /// state at `opsctl/<cluster>/envs/<env>/terraform.tfstate`.
+    pub async fn env_document(&self, env: &str) -> Result<Document> {
+        let request = EnvRenderRequest {
+            cluster: &self.repo.cluster,
+            environment: env,
+            upstream: Workspace::ALL
+                .into_iter()
+                .filter(|w| self.provider.workspaces().contains(w))
+                .map(|w| (w, self.backend.remote_state(w)))
+                .collect(),
+            terraform_version: self.version,
+        };
+        let mut document = self.provider.render_env(&request).await?;
+        let (kind, config) = self.backend.env_block(env);
+        document.set_backend(kind, config);
+        Ok(document)
+    }
+
+    /// Writes environment `env`'s configuration to `.opsctl/<cluster>/envs/<env>/` and inits.
+    async fn prepare_env(&self, env: &str) -> Result<(Runner, String)> {
+        let document = self.env_document(env).await?;
+        let binary = self.binary.clone().ok_or_else(|| {
+            Error::failed(format!(
+                "environment `{env}`: this session was opened without a terraform binary"
+            ))
+        })?;
+        let runner = Runner::for_env(binary, &self.repo.work_dir(), env, self.interactive);
+        let (_, sha256) = runner.write_config(&document)?;
+        runner.ensure_init(&document).await?;
+        Ok((runner, sha256))
+    }
+
+    /// `env apply`'s terraform step: plans environment `env`'s workspace and applies that
+    /// plan (the environment's apply is the confirmation).
+    pub async fn env_apply(&self, env: &str) -> Result<EnvTerraformReport> {
+        let (runner, sha256) = self.prepare_env(env).await?;
+        let (summary, _) = runner.plan(&sha256).await?;
+        if summary.has_changes() {
+            runner.apply().await?;
+        }
+        Ok(EnvTerraformReport {
+            state_key: self.backend.env_state_key(env),
+            summary,
+            resources: runner.state_list().await?,
+        })
+    }
+
+    /// `env destroy`'s terraform step: destroys everything in environment `env`'s workspace
+    /// and reports what its state still holds (nothing, when it worked).
+    pub async fn env_destroy(&self, env: &str) -> Result<EnvTerraformReport> {
+        let (runner, _) = self.prepare_env(env).await?;
+        runner.destroy().await?;
+        Ok(EnvTerraformReport {
+            state_key: self.backend.env_state_key(env),
+            summary: PlanSummary::default(),
+            resources: runner.state_list().await?,
+        })
+    }
+
     /// Any terraform command in the workspace directory, with the terminal.
     pub async fn passthrough(&self, workspace: Workspace, args: &[String]) -> Result<ExitStatus> {
         let (runner, _, _) = self.prepare(workspace).await?;
         runner.passthrough(args).await
     }
+}
+
+/// What an environment's terraform step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvTerraformReport {
+    /// Where the state lives (S3 key; with the local backend, the same path under
+    /// `.opsctl/<cluster>/`).
+    pub state_key: String,
+    /// What the plan did (all zero for destroy).
+    pub summary: PlanSummary,
+    /// Resource addresses the state holds afterwards (`terraform state list`).
+    pub resources: Vec<String>,
 }
 
 /// What the cache remembers: the binary as it was when its version was asked.

@@ -1,6 +1,7 @@
 //! External test providers written into a temporary PATH directory: a `demo` provider that
 //! emits provider-free Terraform JSON (locals, outputs, `terraform_remote_state`,
-//! `terraform_data` where the binary has it), and providers that fail in each way.
+//! `terraform_data` where the binary has it; its `env` workspace needs terraform >= 1.4), and
+//! providers that fail in each way.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,10 @@ elif workspace == "core":
     doc["data"] = {"terraform_remote_state": {"network": request["upstream"]["network"]}}
     doc["output"]["network_vpc"] = {"value": "${data.terraform_remote_state.network.outputs.vpc_id}"}
     doc["output"]["core_count"] = {"value": cluster["core"]["count"]}
+elif workspace == "env":
+    # An environment's own workspace: one terraform_data named after it.
+    doc["resource"] = {"terraform_data": {"env": {"input": request["environment"]}}}
+    doc["output"]["env_marker"] = {"value": "${terraform_data.env.output}"}
 elif workspace == "clients" and sys.argv[0].endswith("-demoall"):
     doc["data"] = {"terraform_remote_state": {"core": request["upstream"]["core"]}}
     doc["output"]["clients_of"] = {"value": "${data.terraform_remote_state.core.outputs.network_vpc}"}

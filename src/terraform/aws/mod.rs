@@ -8,6 +8,7 @@ mod network;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
+use super::provider::EnvRenderRequest;
 use super::{Document, Provider, RenderRequest, Workspace};
 use crate::error::{Error, Result};
 use crate::repo::{AwsSettings, Cluster};
@@ -26,9 +27,53 @@ impl Provider for AwsProvider {
     fn render<'a>(&'a self, request: &'a RenderRequest<'a>) -> BoxFuture<'a, Result<Document>> {
         Box::pin(async move { self.document(request) })
     }
+
+    fn render_env<'a>(
+        &'a self,
+        request: &'a EnvRenderRequest<'a>,
+    ) -> BoxFuture<'a, Result<Document>> {
+        Box::pin(async move { self.env_document(request) })
+    }
 }
 
 impl AwsProvider {
+    /// An environment's workspace: its data prefix in the cluster's state bucket,
+    /// `opsctl/<cluster>/envs/<env>/data/` (an empty marker object), tagged with the
+    /// environment, and the prefix as output `data_prefix`.
+    pub fn env_document(&self, request: &EnvRenderRequest<'_>) -> Result<Document> {
+        let cluster = request.cluster;
+        let aws = aws_settings(cluster)?;
+        let env = request.environment;
+        let prefix = format!("opsctl/{}/envs/{env}/data/", cluster.name);
+        let mut doc = Document::new();
+        doc.require_terraform(">= 1.0");
+        doc.require_provider("aws", "hashicorp/aws", AWS_PROVIDER_VERSION);
+        doc.provider(
+            "aws",
+            json!({
+                "region": aws.region,
+                "default_tags": { "tags": { "Cluster": cluster.name, "Environment": env, "ManagedBy": "opsctl" } },
+            }),
+        );
+        doc.resource(
+            "aws_s3_object",
+            "data_prefix",
+            json!({
+                "bucket": aws.state_bucket,
+                "key": prefix,
+                "content": "",
+                "content_type": "application/x-directory",
+                "tags": { "Cluster": cluster.name, "Environment": env },
+            }),
+        );
+        doc.output(
+            "data_prefix",
+            "The environment's prefix in the state bucket",
+            format!("s3://{}/{prefix}", aws.state_bucket).into(),
+        );
+        Ok(doc)
+    }
+
     /// Renders synchronously: the AWS provider needs no I/O.
     pub fn document(&self, request: &RenderRequest<'_>) -> Result<Document> {
         let cx = Cx::new(request)?;
@@ -40,6 +85,16 @@ impl AwsProvider {
         }
         Ok(doc)
     }
+}
+
+/// The cluster's `[aws]` section, which the `aws` provider needs.
+fn aws_settings(cluster: &Cluster) -> Result<&AwsSettings> {
+    cluster.aws.as_ref().ok_or_else(|| {
+        Error::invalid(format!(
+            "cluster `{}` uses provider `aws` but has no [aws] section",
+            cluster.name
+        ))
+    })
 }
 
 /// What every workspace renderer needs.
@@ -54,12 +109,7 @@ struct Cx<'a> {
 impl<'a> Cx<'a> {
     fn new(request: &'a RenderRequest<'a>) -> Result<Self> {
         let cluster = request.cluster;
-        let aws = cluster.aws.as_ref().ok_or_else(|| {
-            Error::invalid(format!(
-                "cluster `{}` uses provider `aws` but has no [aws] section",
-                cluster.name
-            ))
-        })?;
+        let aws = aws_settings(cluster)?;
         let mut regions = Vec::new();
         for region in cluster.regions() {
             let azs = aws
