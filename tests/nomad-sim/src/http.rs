@@ -255,6 +255,19 @@ async fn handle(
         tokio::time::sleep(latency).await;
     }
     let namespace = query.get("namespace").map(str::to_string);
+    // Logged on arrival (status filled in when answered): a blocking query left behind by a
+    // client that went away must not show up later among another command's requests.
+    let entry = {
+        let mut state = shared.state();
+        state.requests.push(Request {
+            method: method.to_string(),
+            path: path.clone(),
+            namespace,
+            status: 0,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        state.requests.len() - 1
+    };
     let response = if fault {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -274,15 +287,8 @@ async fn handle(
     } else {
         response
     };
-    {
-        let mut state = shared.state();
-        state.requests.push(Request {
-            method: method.to_string(),
-            path,
-            namespace,
-            status: response.status().as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
+    if let Some(request) = shared.state().requests.get_mut(entry) {
+        request.status = response.status().as_u16();
     }
     if wrote {
         shared.changed.notify_waiters();
