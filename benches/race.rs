@@ -6,7 +6,6 @@
 //! `cargo bench --bench race` (`-- 50` for another number of racers; `OPSCTL_BENCH_BIN=PATH`
 //! races another opsctl binary, e.g. an older build, against the same setup).
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -14,37 +13,13 @@ use std::time::{Duration, Instant};
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::git::{git, IDENTITY};
+
 const SOURCES: [(&str, &str); 3] = [
     ("marlowe-cardano", "main"),
     ("marlowe-website", "master"),
     ("plutus-apps", "main"),
 ];
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(identity())
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn identity() -> [(&'static str, &'static str); 5] {
-    [
-        ("GIT_AUTHOR_NAME", "ci"),
-        ("GIT_AUTHOR_EMAIL", "ci@example.org"),
-        ("GIT_COMMITTER_NAME", "ci"),
-        ("GIT_COMMITTER_EMAIL", "ci@example.org"),
-        ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ]
-}
 
 /// What one pipeline did.
 struct Run {
@@ -101,7 +76,7 @@ fn main() {
                     .args(["--output", "json", "deploy", "--source", source])
                     .args(["--ref", git_ref, "--rev", &rev])
                     .args(["--commit", "--push", "--no-deploy"])
-                    .envs(identity())
+                    .envs(IDENTITY)
                     .env_remove("GITHUB_WORKSPACE")
                     .env_remove("CI_PROJECT_DIR")
                     .env_remove("OPSCTL_LOG");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nomad_sim::Sim;
 use serde_json::Value;
+use support::git::{git, IDENTITY};
 use support::{opsctl, require_tool, ExampleRepo};
 
 const STAGING_JOBS: [&str; 4] = [
@@ -20,14 +21,6 @@ const STAGING_JOBS: [&str; 4] = [
 fn sim() -> Sim {
     support::example_sim()
 }
-
-const IDENTITY: [(&str, &str); 5] = [
-    ("GIT_AUTHOR_NAME", "ci"),
-    ("GIT_AUTHOR_EMAIL", "ci@example.org"),
-    ("GIT_COMMITTER_NAME", "ci"),
-    ("GIT_COMMITTER_EMAIL", "ci@example.org"),
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-];
 
 fn env_cmd(repo: &Path, sim: &Sim, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = opsctl();
@@ -58,22 +51,6 @@ fn ok(repo: &Path, sim: &Sim, args: &[&str]) -> Value {
     let (code, json, stderr) = run(repo, sim, args);
     assert_eq!(code, 0, "env {args:?} failed:\n{json:#}\n{stderr}");
     json
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(IDENTITY)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The worked example in a git repository on `branch`, with a bare remote it tracks.

@@ -15,26 +15,9 @@ use support::ExampleRepo;
 const BUCKET: &str = "plutus-ops-state";
 const CLUSTER_FILE: &str = "clusters/plutus/cluster.toml";
 
-async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(&moto.sdk_config("eu-central-1").await)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 /// Every key in the state bucket.
 async fn keys(client: &aws_sdk_s3::Client) -> Vec<String> {
-    let listed = client
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("list state bucket");
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
+    support::moto::bucket_keys(client, BUCKET).await
 }
 
 /// The state document at `key`.
@@ -52,8 +35,7 @@ async fn state(client: &aws_sdk_s3::Client, key: &str) -> Value {
 
 /// The state bucket and the cluster's KMS key in moto; returns the key's ARN.
 async fn backend(moto: &Moto) -> String {
-    s3(moto)
-        .await
+    moto.s3()
         .create_bucket()
         .bucket(BUCKET)
         .create_bucket_configuration(
@@ -103,7 +85,7 @@ async fn an_infrastructure_variant_applies_and_destroys_its_environment_workspac
     );
     let moto = Moto::start();
     let key_arn = backend(&moto).await;
-    let client = s3(&moto).await;
+    let client = moto.s3();
     let repo = ExampleRepo::new();
     repo.edit(CLUSTER_FILE, "provider = \"aws\"", "provider = \"demo\"");
     repo.edit(

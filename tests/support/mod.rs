@@ -2,6 +2,7 @@
 //! example, and real services (moto_server) on ephemeral loopback ports, stopped by PID.
 #![allow(dead_code)]
 
+pub mod git;
 pub mod large_cluster;
 pub mod moto;
 pub mod nodes;
