@@ -9,6 +9,23 @@ use anyhow::Context as _;
 /// so readers see either the old or the new file. `mode` sets Unix permissions (0o600 for
 /// anything holding a secret) before the data is written.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
+    replace(path, contents, mode, true)
+}
+
+/// Writes a generated file that every run can make again (a terraform configuration):
+/// nothing at all when `path` already holds exactly `contents` (returns `false`); otherwise
+/// a temporary file and a rename as [`write_atomic`] does, so readers still see the old or
+/// the new file, but without waiting for the disk (no `fsync`): after a crash the next run
+/// writes it again. Returns whether the file was written.
+pub fn write_generated(path: &Path, contents: &[u8], mode: Option<u32>) -> anyhow::Result<bool> {
+    if std::fs::read(path).is_ok_and(|current| current == contents) {
+        return Ok(false);
+    }
+    replace(path, contents, mode, false)?;
+    Ok(true)
+}
+
+fn replace(path: &Path, contents: &[u8], mode: Option<u32>, sync: bool) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -27,7 +44,13 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> anyhow::
     #[cfg(not(unix))]
     let _ = mode;
     tmp.write_all(contents)
-        .and_then(|()| tmp.as_file().sync_all())
+        .and_then(|()| {
+            if sync {
+                tmp.as_file().sync_all()
+            } else {
+                Ok(())
+            }
+        })
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)

@@ -297,7 +297,7 @@ fn watch_requests_of_new_jobs(jobs: usize) -> Vec<Request> {
             outcome.status,
             deploy::JobStatus::Healthy,
             "{}: {:?}",
-            outcome.id,
+            outcome.id(),
             outcome.final_line()
         );
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::context::Context;
 use crate::deploy::{self, DeployOptions, DeployReport, DeployRequest, Selection};
 use crate::error::Exit;
-use crate::output::{OutputFormat, Previewed, Report};
+use crate::output::{OutputFormat, Previewed};
 use crate::repo::Target;
 use crate::revisions::Applied;
 
@@ -153,7 +153,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
     let changes = planned.changes();
     // The diff: part of the one document with --plan, a note before the question otherwise.
     let preview = if ctx.output.format == OutputFormat::Text && !ctx.output.quiet && changes > 0 {
-        planned.view().human(&ctx.output.style)
+        planned.preview(&ctx.output.style)
     } else {
         String::new()
     };
@@ -187,7 +187,7 @@ pub async fn run(ctx: &Context, args: Args) -> crate::Result<Exit> {
 /// revision report alone; `--require-match` exits 2 when nothing matched.
 fn revisions_only(ctx: &Context, applied: Applied, require_match: bool) -> crate::Result<Exit> {
     let unmatched = (applied.matched == 0).then(|| applied.no_match_message());
-    let mut report = DeployReport::new("", false, &[], Vec::new());
+    let mut report = DeployReport::new("", false, Vec::new(), 0, Vec::new());
     report.revisions = Some(applied);
     ctx.output.emit(&report)?;
     if let Some(message) = unmatched.filter(|_| require_match) {

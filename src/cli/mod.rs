@@ -119,10 +119,15 @@ pub fn main() -> ExitCode {
         global: cli.global.clone(),
         env,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Commands that work on the files alone, or one terraform child at a time, run on the
+    // calling thread: starting and stopping worker threads would cost them more than they
+    // do (README, Performance). The others talk to many endpoints at once.
+    let mut builder = if cli.command.is_sequential() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             let error = Error::failed(format!("cannot start the async runtime: {e}"));
@@ -138,6 +143,21 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(exit.code())
+}
+
+impl Command {
+    /// Whether the command does one thing at a time (the files alone, or one terraform child
+    /// after another), so needs no worker threads.
+    pub fn is_sequential(&self) -> bool {
+        matches!(
+            self,
+            Command::Validate(_)
+                | Command::Show(_)
+                | Command::Render(_)
+                | Command::Terraform(_)
+                | Command::Completions(_)
+        )
+    }
 }
 
 /// Runs one parsed subcommand; the `Ok` exit is what the process ends with (0, 3 for a plan

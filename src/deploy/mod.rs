@@ -6,6 +6,7 @@
 
 mod diff;
 mod feed;
+mod outcome;
 mod plan;
 mod preview;
 mod progress;
@@ -15,6 +16,7 @@ mod run;
 pub mod schedule;
 mod submit;
 pub mod system;
+pub mod target;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -25,20 +27,51 @@ use tokio::sync::Semaphore;
 
 pub use crate::ui::{JobLine, Progress};
 pub use diff::format_diff;
+pub use outcome::{EcsRef, JobOutcome, JobStatus, NomadRef, TargetRef};
 pub use plan::{plan_environments, Action, EnvPlan, JobPlan};
-pub use preview::{planned_outcomes, PlanView};
 pub use record::{fingerprint, record_path, META_FINGERPRINT, RECORD_PREFIX};
-pub use report::{DeployReport, JobOutcome, JobStatus};
+pub use report::{DeployReport, EnvironmentSummary};
 pub use run::{plan, DeployRequest, Planned, Selection};
 pub use submit::SubmitError;
+pub use target::{EnvironmentPlan, Follow, Rollout, Step};
 
+use crate::error::Result;
 use crate::nomad::NomadClient;
 use submit::Submitted;
 
-/// A job after the submit phase: done (unchanged, stopped, failed) or submitted and to follow.
-enum Step {
-    Done(JobOutcome),
-    Submitted(JobOutcome, Submitted, JobLine),
+/// A Nomad job submitted by [`Deployer`]: which job of the environment's plan, and what
+/// the register call answered.
+pub struct Submission {
+    index: usize,
+    submitted: Submitted,
+}
+
+impl Rollout for Deployer {
+    type Plan = EnvPlan;
+    type Submitted = Submission;
+
+    async fn plan(&self, repo: &crate::repo::Repo, envs: &[String]) -> Result<Vec<EnvPlan>> {
+        plan_environments(self, repo, envs).await
+    }
+
+    async fn submit(&self, plan: &EnvPlan) -> Vec<Step<Submission>> {
+        self.submit_env(plan).await
+    }
+
+    async fn watch(
+        &self,
+        plan: &EnvPlan,
+        submission: &Submission,
+        outcome: JobOutcome,
+        line: &JobLine,
+    ) -> JobOutcome {
+        let job = &plan.jobs[submission.index];
+        outcome.watched(self.watch_job(plan, job, &submission.submitted, line).await)
+    }
+
+    fn finish(&self) {
+        self.feeds.stop();
+    }
 }
 
 /// Meta keys opsctl adds to every job it submits: they mark the job as managed (for `--prune`).
@@ -115,44 +148,48 @@ impl Deployer {
         call.await
     }
 
-    /// Submits every changed job of `plans` and follows the rollouts; one outcome per job,
-    /// in plan order. Environments and jobs proceed concurrently (requests stay bounded).
+    /// Submits every changed job of `plans` and follows the rollouts (the [`target::rollout`]
+    /// of Nomad); one outcome per job, in plan order. Environments and jobs proceed
+    /// concurrently (requests stay bounded).
     pub async fn apply(&self, plans: &[EnvPlan]) -> Vec<JobOutcome> {
-        let per_env = plans.iter().map(|env| self.apply_env(env));
-        let outcomes = futures::future::join_all(per_env).await;
-        self.feeds.stop();
-        outcomes.into_iter().flatten().collect()
+        target::rollout(self, plans, self.follow()).await
     }
 
-    /// Submits the environment's changes, records the deploy (once every submit is done, so
-    /// the record is newer than all of them), then follows the rollouts.
-    async fn apply_env(&self, env: &EnvPlan) -> Vec<JobOutcome> {
+    /// Whether and how long this run follows its rollouts.
+    pub fn follow(&self) -> Follow {
+        Follow {
+            wait: self.options.wait,
+            timeout: self.options.timeout,
+        }
+    }
+
+    /// Submits the environment's changes, then records the deploy (once every submit is
+    /// done, so the record is newer than all of them).
+    async fn submit_env(&self, env: &EnvPlan) -> Vec<Step<Submission>> {
         if let Err(error) = self.ensure_namespace(env).await {
             return env
                 .jobs
                 .iter()
-                .map(|job| JobOutcome::from_plan(env, job).failed(format!("namespace: {error}")))
+                .map(|job| {
+                    Step::Done(
+                        JobOutcome::from_plan(env, job).failed(format!("namespace: {error}")),
+                    )
+                })
                 .collect();
         }
-        let steps =
-            futures::future::join_all(env.jobs.iter().map(|job| self.submit_job(env, job))).await;
+        let steps = futures::future::join_all(
+            env.jobs
+                .iter()
+                .enumerate()
+                .map(|(index, job)| self.submit_job(env, index, job)),
+        )
+        .await;
         self.record(env, &steps).await;
-        let finished = steps
-            .into_iter()
-            .zip(&env.jobs)
-            .map(|(step, job)| async move {
-                match step {
-                    Step::Done(outcome) => outcome,
-                    Step::Submitted(outcome, submitted, line) => {
-                        self.follow(env, job, outcome, &submitted, &line).await
-                    }
-                }
-            });
-        futures::future::join_all(finished).await
+        steps
     }
 
     /// Stops, submits or leaves one job; a submitted job is followed afterwards.
-    async fn submit_job(&self, env: &EnvPlan, job: &JobPlan) -> Step {
+    async fn submit_job(&self, env: &EnvPlan, index: usize, job: &JobPlan) -> Step<Submission> {
         let outcome = JobOutcome::from_plan(env, job);
         if job.action == Action::Unchanged {
             return Step::Done(outcome.with_status(JobStatus::Unchanged));
@@ -176,7 +213,11 @@ impl Deployer {
         }
         line.set("submitting");
         match self.submit(env, job).await {
-            Ok(submitted) => Step::Submitted(outcome.submitted(&submitted), submitted, line),
+            Ok(submitted) => Step::Submitted {
+                outcome: outcome.submitted(&submitted),
+                submitted: Submission { index, submitted },
+                line,
+            },
             Err(reason) => {
                 line.fail(&format!("submit failed: {reason}"));
                 Step::Done(outcome.failed(reason.to_string()))
@@ -184,38 +225,11 @@ impl Deployer {
         }
     }
 
-    /// Follows a submitted job's rollout (unless `--no-wait`) to its outcome.
-    async fn follow(
-        &self,
-        env: &EnvPlan,
-        job: &JobPlan,
-        outcome: JobOutcome,
-        submitted: &Submitted,
-        line: &JobLine,
-    ) -> JobOutcome {
-        if !self.options.wait {
-            line.finish(&format!("submitted as version {}", submitted.version));
-            return outcome.with_status(JobStatus::Submitted);
-        }
-        let watched =
-            tokio::time::timeout(self.options.timeout, self.watch(env, job, submitted, line)).await;
-        let outcome = match watched {
-            Ok(result) => outcome.watched(result),
-            Err(_) => outcome.timed_out(self.options.timeout),
-        };
-        if outcome.status.is_failure() {
-            line.fail(&outcome.final_line());
-        } else {
-            line.finish(&outcome.final_line());
-        }
-        outcome
-    }
-
     /// Writes the environment's deploy record (see [`record`]) when this deploy asked Nomad
     /// about any of its jobs and every submit went through. A failed submit leaves the old
     /// record, so the next deploy plans the jobs registered since (shown as drift) rather
     /// than trusting a record that may hide someone else's change.
-    async fn record(&self, env: &EnvPlan, steps: &[Step]) {
+    async fn record(&self, env: &EnvPlan, steps: &[Step<Submission>]) {
         let asked = env
             .jobs
             .iter()
@@ -232,7 +246,7 @@ impl Deployer {
             .filter(|(_, job)| job.action != Action::Stop)
             .map(|(step, job)| {
                 let index = match step {
-                    Step::Submitted(_, submitted, _) => submitted.job_modify_index,
+                    Step::Submitted { submitted, .. } => submitted.submitted.job_modify_index,
                     Step::Done(_) => job.job_modify_index,
                 };
                 (job.id.clone(), index.to_string())

@@ -2,16 +2,15 @@
 //! the command's confirmation) the rollouts and one report. The command file only parses,
 //! asks and prints.
 
-use crate::ecs::EcsOptions;
+use crate::ecs::{EcsOptions, EcsTarget};
 use crate::error::Result;
 use crate::nomad::NomadClient;
+use crate::output::Style;
 use crate::repo::{Repo, Target};
 use crate::revisions::Applied;
 
-use super::{
-    plan_environments, planned_outcomes, Action, DeployOptions, DeployReport, Deployer, EnvPlan,
-    JobOutcome, PlanView, Progress,
-};
+use super::target::{self, Follow, PlannedTarget, Rollout};
+use super::{DeployOptions, DeployReport, Deployer, JobOutcome, Progress};
 
 /// Which environments a deploy covers.
 #[derive(Debug, Clone)]
@@ -37,27 +36,25 @@ pub struct DeployRequest {
     pub revisions: Option<Applied>,
 }
 
-/// A planned deploy: every environment's Nomad plan and the ECS services' planned changes.
-/// Nothing has been changed yet; [`Planned::apply`] does it.
-pub struct Planned<'r> {
-    repo: &'r Repo,
-    deployer: Deployer,
-    plans: Vec<EnvPlan>,
-    ecs_envs: Vec<String>,
-    ecs_options: EcsOptions,
-    ecs_planned: Vec<JobOutcome>,
-    ecs_changes: usize,
+/// A planned deploy: every target's plans of its environments (Nomad, then ECS). Nothing
+/// has been changed yet; [`Planned::apply`] does it.
+pub struct Planned {
+    nomad: String,
+    targets: Vec<Box<dyn PlannedTarget>>,
+    follow: Follow,
+    progress: Progress,
     plan_only: bool,
     revisions: Option<Applied>,
 }
 
-/// Plans `request` against Nomad (through `client`) and ECS; progress goes to `progress`.
-pub async fn plan<'r>(
-    repo: &'r Repo,
+/// Plans `request` with each target that has environments in it (Nomad through `client`);
+/// progress goes to `progress`.
+pub async fn plan(
+    repo: &Repo,
     client: NomadClient,
     request: DeployRequest,
     progress: Progress,
-) -> Result<Planned<'r>> {
+) -> Result<Planned> {
     let names: Vec<String> = match request.selection {
         Selection::All(target) => repo
             .envs
@@ -70,49 +67,61 @@ pub async fn plan<'r>(
             names
         }
     };
-    let mut nomad_envs = Vec::new();
-    let mut ecs_envs = Vec::new();
+    let mut by_target: Vec<(Target, Vec<String>)> = Vec::new();
     for name in names {
-        match repo.env(&name)?.target {
-            Target::Nomad => nomad_envs.push(name),
-            Target::Ecs => ecs_envs.push(name),
+        let target = repo.env(&name)?.target;
+        match by_target.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, envs)) => envs.push(name),
+            None => by_target.push((target, vec![name])),
         }
     }
-    let ecs_options = EcsOptions {
-        jobs: request.options.jobs.clone(),
-        plan_only: true,
+    by_target.sort_by_key(|(target, _)| *target);
+    let nomad = client.address().to_string();
+    let follow = Follow {
         wait: request.options.wait,
         timeout: request.options.timeout,
-        force_new_deployment: request.force_new_deployment,
     };
-    let deployer = Deployer::new(client, request.options, progress);
-    let plans = if nomad_envs.is_empty() {
-        Vec::new()
-    } else {
-        plan_environments(&deployer, repo, &nomad_envs).await?
-    };
-    let ecs_planned = deploy_ecs(repo, &ecs_envs, &ecs_options).await?;
-    let ecs_changes = ecs_planned
-        .iter()
-        .filter(|o| o.action != Action::Unchanged || request.force_new_deployment)
-        .count();
+    let mut targets: Vec<Box<dyn PlannedTarget>> = Vec::new();
+    for (target, envs) in by_target {
+        targets.push(match target {
+            Target::Nomad => {
+                let deployer =
+                    Deployer::new(client.clone(), request.options.clone(), progress.clone());
+                planned(deployer, repo, &envs).await?
+            }
+            Target::Ecs => {
+                let options = EcsOptions {
+                    jobs: request.options.jobs.clone(),
+                    force_new_deployment: request.force_new_deployment,
+                };
+                planned(EcsTarget::new(options, progress.clone()), repo, &envs).await?
+            }
+        });
+    }
     Ok(Planned {
-        repo,
-        deployer,
-        plans,
-        ecs_envs,
-        ecs_options,
-        ecs_planned,
-        ecs_changes,
+        nomad,
+        targets,
+        follow,
+        progress,
         plan_only: request.plan_only,
         revisions: request.revisions,
     })
 }
 
-impl Planned<'_> {
+/// `target`'s plans of `envs`.
+async fn planned<T: Rollout + 'static>(
+    target: T,
+    repo: &Repo,
+    envs: &[String],
+) -> Result<Box<dyn PlannedTarget>> {
+    let plans = target.plan(repo, envs).await?;
+    Ok(Box::new(target::Planned { target, plans }))
+}
+
+impl Planned {
     /// Jobs and services that would change.
     pub fn changes(&self) -> usize {
-        self.plans.iter().map(EnvPlan::changes).sum::<usize>() + self.ecs_changes
+        self.targets.iter().map(|t| t.changes()).sum()
     }
 
     /// True when there is nothing to apply: `--plan`, or no change anywhere.
@@ -121,53 +130,34 @@ impl Planned<'_> {
     }
 
     /// The diff of every change, for the preview before the question or with `--plan`.
-    pub fn view(&self) -> PlanView<'_> {
-        PlanView {
-            plans: &self.plans,
-            ecs: &self.ecs_planned,
-            force_new_deployment: self.ecs_options.force_new_deployment,
-        }
+    pub fn preview(&self, style: &Style) -> String {
+        self.targets.iter().map(|t| t.preview(style)).collect()
     }
 
-    /// The report of the plan itself (`--plan`, or a deploy with nothing to change).
-    pub fn report(&self) -> DeployReport {
-        let mut outcomes = planned_outcomes(&self.plans);
-        outcomes.extend(self.ecs_planned.iter().cloned());
-        let mut report = DeployReport::new(
-            self.deployer.client.address(),
-            self.plan_only,
-            &self.plans,
-            outcomes,
-        );
-        report.changes += self.ecs_changes;
+    fn report_of(&self, plan_only: bool, jobs: Vec<JobOutcome>) -> DeployReport {
+        let environments = self.targets.iter().flat_map(|t| t.summaries()).collect();
+        let mut report =
+            DeployReport::new(&self.nomad, plan_only, environments, self.changes(), jobs);
         report.revisions = self.revisions.clone();
         report
     }
 
-    /// Applies the plan: Nomad's check-and-set submits and ECS updates at once, each
-    /// watched to its end (unless `--no-wait`); one report.
-    pub async fn apply(self) -> Result<DeployReport> {
-        let mut ecs_options = self.ecs_options.clone();
-        ecs_options.plan_only = false;
-        let (mut outcomes, ecs_outcomes) = tokio::join!(
-            self.deployer.apply(&self.plans),
-            deploy_ecs(self.repo, &self.ecs_envs, &ecs_options)
-        );
-        outcomes.extend(ecs_outcomes?);
-        self.deployer.progress.flush();
-        let mut report =
-            DeployReport::new(self.deployer.client.address(), false, &self.plans, outcomes);
-        report.changes += self.ecs_changes;
-        report.revisions = self.revisions;
-        Ok(report)
+    /// The report of the plan itself (`--plan`, or a deploy with nothing to change).
+    pub fn report(&self) -> DeployReport {
+        let outcomes = self.targets.iter().flat_map(|t| t.outcomes()).collect();
+        self.report_of(self.plan_only, outcomes)
     }
-}
 
-/// Every ECS environment of `envs`, one after the other.
-async fn deploy_ecs(repo: &Repo, envs: &[String], options: &EcsOptions) -> Result<Vec<JobOutcome>> {
-    let mut outcomes = Vec::new();
-    for name in envs {
-        outcomes.extend(crate::ecs::deploy_env(repo, repo.env(name)?, options).await?);
+    /// Applies the plan: every target's rollout at once (Nomad's check-and-set submits, ECS
+    /// service updates), each job watched to its end (unless `--no-wait`); one report.
+    pub async fn apply(self) -> Result<DeployReport> {
+        let rollouts = self.targets.iter().map(|t| t.apply(self.follow));
+        let outcomes = futures::future::join_all(rollouts)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        self.progress.flush();
+        Ok(self.report_of(false, outcomes))
     }
-    Ok(outcomes)
 }

@@ -109,7 +109,8 @@ fn stops(spec: Option<&Value>) -> bool {
 }
 
 impl Deployer {
-    pub(super) async fn watch(
+    /// Follows one submitted job of `env` to where its rollout ends.
+    pub(super) async fn watch_job(
         &self,
         env: &EnvPlan,
         job: &JobPlan,

@@ -446,7 +446,7 @@ pub async fn prepare(
         let jobs: Vec<JobLine> = planned
             .iter()
             .map(|o| JobLine {
-                id: o.id.clone(),
+                id: o.id().to_string(),
                 action: o.action,
             })
             .collect();
@@ -673,9 +673,7 @@ pub async fn apply(
             .iter()
             .filter(|o| o.action != Action::Unchanged)
             .count();
-        let mut report = DeployReport::new(client.address(), false, &[], outcomes);
-        report.changes = changes;
-        report
+        DeployReport::new(client.address(), false, Vec::new(), changes, outcomes)
     } else {
         steps::deploy_env(
             &plan.repo,

@@ -34,7 +34,12 @@ pub async fn deploy_env(
     let deployer = Deployer::new(client.clone(), options, progress);
     let plans = deploy::plan_environments(&deployer, repo, &[env.to_string()]).await?;
     let outcomes: Vec<JobOutcome> = deployer.apply(&plans).await;
-    Ok(DeployReport::new(client.address(), false, &plans, outcomes))
+    Ok(DeployReport::of_nomad(
+        client.address(),
+        false,
+        &plans,
+        outcomes,
+    ))
 }
 
 /// Plans (`run: None`) or deploys (`run: Some((timeout, wait))`) every job of an ECS
@@ -46,14 +51,16 @@ pub async fn deploy_ecs(
     templates: &std::collections::BTreeMap<String, aws_sdk_ecs::types::Service>,
     run: Option<(Duration, bool)>,
 ) -> Result<Vec<JobOutcome>> {
-    let options = crate::ecs::EcsOptions {
-        jobs: Vec::new(),
-        plan_only: run.is_none(),
-        wait: run.is_some_and(|(_, wait)| wait),
-        timeout: run.map_or(Duration::ZERO, |(timeout, _)| timeout),
-        force_new_deployment: false,
-    };
-    crate::ecs::deploy_env_creating(repo, env, &options, templates).await
+    use crate::deploy::{EnvironmentPlan, Rollout};
+    let target = crate::ecs::EcsTarget::new(crate::ecs::EcsOptions::default(), Progress::silent())
+        .creating(templates.clone());
+    let plans = target.plan(repo, std::slice::from_ref(&env.name)).await?;
+    Ok(match run {
+        None => plans.iter().flat_map(EnvironmentPlan::outcomes).collect(),
+        Some((timeout, wait)) => {
+            deploy::target::rollout(&target, &plans, deploy::Follow { wait, timeout }).await
+        }
+    })
 }
 
 /// Applies (`destroy: false`) or destroys environment `env`'s terraform workspace (its

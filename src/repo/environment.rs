@@ -114,7 +114,7 @@ pub struct EcsSettings {
 }
 
 /// `target` of an environment: which orchestrator runs its jobs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// Nomad jobs in the environment's namespace (the default).

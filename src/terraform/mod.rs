@@ -180,10 +180,55 @@ impl Document {
     }
 
     /// Pretty JSON with sorted keys and a final newline: byte-identical for equal documents.
+    /// Serialized in sorted order straight from the document, without a sorted copy.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(&self.to_value()).expect("JSON values serialize");
+        let mut bytes = Vec::with_capacity(256 * 1024);
+        serde_json::to_writer_pretty(&mut bytes, &SortedMap(&self.root))
+            .expect("JSON values serialize");
         bytes.push(b'\n');
         bytes
+    }
+}
+
+/// A JSON value serialized with every object's keys in sorted order.
+struct Sorted<'a>(&'a Value);
+
+/// A JSON object serialized with its keys in sorted order.
+struct SortedMap<'a>(&'a Map<String, Value>);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self.0 {
+            Value::Object(map) => SortedMap(map).serialize(serializer),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Sorted(item))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+impl Serialize for SortedMap<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, value) in entries {
+            map.serialize_entry(key, &Sorted(value))?;
+        }
+        map.end()
     }
 }
 
@@ -295,5 +340,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("an array"));
+    }
+
+    #[test]
+    fn sorted_serialization_is_the_bytes_of_the_sorted_copy() {
+        let mut doc = Document::new();
+        doc.require_provider("aws", "hashicorp/aws", "~> 6.0");
+        for name in ["zeta", "alpha", "mid"] {
+            doc.resource(
+                "aws_instance",
+                name,
+                serde_json::json!({"tags": {"Z": "1", "A": [{"y": null, "b": true}, 2.5]}, "ami": name}),
+            );
+        }
+        let mut expected = serde_json::to_vec_pretty(&doc.to_value()).unwrap();
+        expected.push(b'\n');
+        assert_eq!(doc.to_bytes(), expected);
     }
 }

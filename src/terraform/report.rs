@@ -35,13 +35,19 @@ pub struct ConfigReport {
     pub sha256: String,
     /// Size of the file in bytes.
     pub bytes: usize,
+    /// The file was (re)written; `false` when it already held exactly these bytes.
+    pub written: bool,
 }
 
 impl Report for ConfigReport {
     fn human(&self, style: &Style) -> String {
         format!(
             "{} {} ({} bytes, sha256 {})\n",
-            style.good("wrote"),
+            if self.written {
+                style.good("wrote")
+            } else {
+                style.dim("unchanged")
+            },
             self.path.display(),
             self.bytes,
             &self.sha256[..12]

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Document, Version, Workspace};
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_generated};
 use crate::process::{find_program, Process};
 use crate::repo::Cluster;
 
@@ -203,7 +203,7 @@ impl Runner {
     pub fn write_config(&self, document: &Document) -> Result<(PathBuf, String)> {
         let bytes = document.to_bytes();
         let path = self.dir.join(CONFIG_FILE);
-        write_atomic(&path, &bytes, Some(0o644))?;
+        write_generated(&path, &bytes, Some(0o644))?;
         Ok((path, config_hash(&bytes)))
     }
 

@@ -20,7 +20,7 @@ use super::report::{
 use super::runner::{config_hash, Binary, PlanSummary, Runner, CONFIG_FILE, PLAN_FILE};
 use super::{provider_for, Backend, Document, Provider, Version, Workspace};
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_generated};
 use crate::repo::Repo;
 use crate::settings::Settings;
 
@@ -204,12 +204,13 @@ impl Session {
             .work_dir()
             .join(workspace.as_str())
             .join(CONFIG_FILE);
-        write_atomic(&path, &bytes, Some(0o644))?;
+        let written = write_generated(&path, &bytes, Some(0o644))?;
         Ok(ConfigReport {
             workspace,
             path,
             sha256: config_hash(&bytes),
             bytes: bytes.len(),
+            written,
         })
     }
 
