@@ -148,3 +148,65 @@ fn all_takes_only_the_actions_that_span_workspaces() {
     }
     assert_eq!(shim.take_calls(), Vec::<String>::new());
 }
+
+/// `(workspace, rendered, written)` of each step of an `all config` report.
+fn steps(report: &Value) -> Vec<(String, bool, bool)> {
+    report["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let r = &s["result"];
+            (
+                s["workspace"].as_str().unwrap().to_string(),
+                r["rendered"].as_bool().unwrap(),
+                r["written"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn config_renders_again_only_when_an_input_or_the_file_changed() {
+    let repo = ExampleRepo::new();
+    let shim = Shim::new();
+    let all = |want: [(bool, bool); 3]| {
+        let report = json(&repo, &shim, &["all", "config"]);
+        let want: Vec<(String, bool, bool)> = ["network", "core", "clients"]
+            .iter()
+            .zip(want)
+            .map(|(w, (rendered, written))| (w.to_string(), rendered, written))
+            .collect();
+        assert_eq!(steps(&report), want, "{report:#}");
+        report
+    };
+    let first = all([(true, true); 3]);
+    // Same inputs, files as written: nothing rendered, nothing written, same hashes.
+    let again = all([(false, false); 3]);
+    for (a, b) in first["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(again["workspaces"].as_array().unwrap())
+    {
+        assert_eq!(a["result"]["sha256"], b["result"]["sha256"]);
+        assert_eq!(a["result"]["bytes"], b["result"]["bytes"]);
+    }
+
+    // A hand edit of one file: that workspace is rendered and written back as it was.
+    let core = ".opsctl/plutus/core/main.tf.json";
+    let written = repo.read(core);
+    repo.write(core, &written.replacen("{", "{ ", 1));
+    all([(false, false), (true, true), (false, false)]);
+    assert_eq!(repo.read(core), written);
+
+    // A change in the cluster file: every workspace is rendered again; the ones whose
+    // configuration it changes are written.
+    let file = "clusters/plutus/cluster.toml";
+    let text = repo.read(file);
+    assert!(text.contains("[core]"), "{text}");
+    repo.write(file, &format!("{text}\n[terraform]\nversion = \"1.5.7\"\n"));
+    all([(true, true); 3]);
+    all([(false, false); 3]);
+    assert_eq!(shim.take_calls(), Vec::<String>::new());
+}

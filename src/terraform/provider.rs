@@ -48,6 +48,13 @@ pub trait Provider: Send + Sync {
         Workspace::ALL.to_vec()
     }
 
+    /// Part of this opsctl: its render depends on nothing but the request and the opsctl
+    /// executable, so an unchanged request need not be rendered again (`config`). External
+    /// providers are programs of their own and are always asked.
+    fn built_in(&self) -> bool {
+        false
+    }
+
     /// The workspace's Terraform JSON, without a backend (opsctl adds it).
     fn render<'a>(&'a self, request: &'a RenderRequest<'a>) -> BoxFuture<'a, Result<Document>>;
 

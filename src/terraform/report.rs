@@ -37,6 +37,10 @@ pub struct ConfigReport {
     pub bytes: usize,
     /// The file was (re)written; `false` when it already held exactly these bytes.
     pub written: bool,
+    /// The workspace was rendered; `false` when nothing it is rendered from changed since
+    /// the last write (same opsctl executable, cluster, backend, terraform version) and the
+    /// file still holds what was written then.
+    pub rendered: bool,
 }
 
 impl Report for ConfigReport {

@@ -28,6 +28,40 @@ use crate::settings::Settings;
 pub const DEFAULT_VERSION: Version = Version::new(1, 10, 0);
 /// The version cache, in `.opsctl/<cluster>/`.
 pub const VERSION_CACHE_FILE: &str = "terraform-version.json";
+/// Beside a workspace's `main.tf.json`: what it was last rendered from (the fingerprint of
+/// the inputs) and the SHA-256 of what was written then.
+pub const INPUTS_FILE: &str = "rendered-from.json";
+
+/// The content of [`INPUTS_FILE`].
+#[derive(Debug, Serialize, Deserialize)]
+struct RenderedFrom {
+    inputs: String,
+    sha256: String,
+}
+
+/// The report of a `config` with nothing to render: the recorded inputs are `inputs` and
+/// the file at `path` still holds what was written from them.
+fn unchanged_config(
+    workspace: Workspace,
+    path: &Path,
+    recorded: &Path,
+    inputs: &str,
+) -> Option<ConfigReport> {
+    let record: RenderedFrom = serde_json::from_slice(&std::fs::read(recorded).ok()?).ok()?;
+    if record.inputs != inputs {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let sha256 = config_hash(&bytes);
+    (sha256 == record.sha256).then(|| ConfigReport {
+        workspace,
+        path: path.to_path_buf(),
+        sha256,
+        bytes: bytes.len(),
+        written: false,
+        rendered: false,
+    })
+}
 
 /// A cluster's workspaces, ready to render and, with a binary, to run terraform over.
 pub struct Session {
@@ -195,23 +229,73 @@ impl Session {
     }
 
     /// `config`: writes `.opsctl/<cluster>/<workspace>/main.tf.json`; starts no process
-    /// for the built-in provider.
+    /// for the built-in provider. Nothing is rendered when the workspace's inputs are those
+    /// of the last write and the file still holds what was written ([`INPUTS_FILE`]).
     pub async fn config(&self, workspace: Workspace) -> Result<ConfigReport> {
+        let dir = self.repo.work_dir().join(workspace.as_str());
+        let path = dir.join(CONFIG_FILE);
+        let inputs = self.inputs(workspace);
+        let recorded = dir.join(INPUTS_FILE);
+        if let Some(report) = inputs
+            .as_deref()
+            .and_then(|inputs| unchanged_config(workspace, &path, &recorded, inputs))
+        {
+            return Ok(report);
+        }
         let document = self.document(workspace).await?;
         let bytes = document.to_bytes();
-        let path = self
-            .repo
-            .work_dir()
-            .join(workspace.as_str())
-            .join(CONFIG_FILE);
         let written = write_generated(&path, &bytes, Some(0o644))?;
+        let sha256 = config_hash(&bytes);
+        if let Some(inputs) = inputs {
+            let record = RenderedFrom {
+                inputs,
+                sha256: sha256.clone(),
+            };
+            let text = serde_json::to_vec(&record).unwrap_or_default();
+            if let Err(e) = write_generated(&recorded, &text, Some(0o644)) {
+                tracing::warn!("could not record what {workspace} was rendered from: {e}");
+            }
+        }
         Ok(ConfigReport {
             workspace,
             path,
-            sha256: config_hash(&bytes),
+            sha256,
             bytes: bytes.len(),
             written,
+            rendered: true,
         })
+    }
+
+    /// The fingerprint of everything a built-in provider renders `workspace` from: this
+    /// opsctl executable (path, size, modification time), the cluster model, the backend,
+    /// the workspace and the terraform version. `None` for external providers, or when the
+    /// executable cannot be identified.
+    fn inputs(&self, workspace: Workspace) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        if !self.provider.built_in() {
+            return None;
+        }
+        let exe = std::env::current_exe().ok()?;
+        let meta = std::fs::metadata(&exe).ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        let request = (
+            env!("CARGO_PKG_VERSION"),
+            exe,
+            meta.len(),
+            modified,
+            self.provider.name(),
+            &self.repo.cluster,
+            &self.backend,
+            workspace,
+            self.version.map(|v| v.to_string()),
+        );
+        let bytes = serde_json::to_vec(&request).ok()?;
+        Some(hex::encode(Sha256::digest(&bytes)))
     }
 
     /// `init`: writes the configuration and runs `terraform init -reconfigure`.

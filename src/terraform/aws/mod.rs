@@ -24,6 +24,10 @@ impl Provider for AwsProvider {
         "aws"
     }
 
+    fn built_in(&self) -> bool {
+        true
+    }
+
     fn render<'a>(&'a self, request: &'a RenderRequest<'a>) -> BoxFuture<'a, Result<Document>> {
         Box::pin(async move { self.document(request) })
     }
