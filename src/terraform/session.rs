@@ -72,6 +72,8 @@ pub struct Session {
     version: Option<Version>,
     binary: Option<Binary>,
     interactive: bool,
+    /// What every workspace's render depends on, hashed once ([`Session::inputs`]).
+    inputs: std::sync::OnceLock<Option<Vec<u8>>>,
 }
 
 /// A saved plan that passed the guards, waiting for confirmation.
@@ -156,6 +158,7 @@ impl Session {
             version,
             binary,
             interactive,
+            inputs: std::sync::OnceLock::new(),
         })
     }
 
@@ -272,30 +275,37 @@ impl Session {
     /// executable cannot be identified.
     fn inputs(&self, workspace: Workspace) -> Option<String> {
         use sha2::{Digest, Sha256};
-        if !self.provider.built_in() {
-            return None;
-        }
-        let exe = std::env::current_exe().ok()?;
-        let meta = std::fs::metadata(&exe).ok()?;
-        let modified = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_nanos();
-        let request = (
-            env!("CARGO_PKG_VERSION"),
-            exe,
-            meta.len(),
-            modified,
-            self.provider.name(),
-            &self.repo.cluster,
-            &self.backend,
-            workspace,
-            self.version.map(|v| v.to_string()),
-        );
-        let bytes = serde_json::to_vec(&request).ok()?;
-        Some(hex::encode(Sha256::digest(&bytes)))
+        let shared = self
+            .inputs
+            .get_or_init(|| {
+                if !self.provider.built_in() {
+                    return None;
+                }
+                let exe = std::env::current_exe().ok()?;
+                let meta = std::fs::metadata(&exe).ok()?;
+                let modified = meta
+                    .modified()
+                    .ok()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_nanos();
+                let request = (
+                    env!("CARGO_PKG_VERSION"),
+                    exe,
+                    meta.len(),
+                    modified,
+                    self.provider.name(),
+                    &self.repo.cluster,
+                    &self.backend,
+                    self.version.map(|v| v.to_string()),
+                );
+                serde_json::to_vec(&request).ok()
+            })
+            .as_deref()?;
+        let mut hasher = Sha256::new();
+        hasher.update(shared);
+        hasher.update(workspace.as_str().as_bytes());
+        Some(hex::encode(hasher.finalize()))
     }
 
     /// `init`: writes the configuration and runs `terraform init -reconfigure`.

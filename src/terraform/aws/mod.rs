@@ -108,6 +108,8 @@ struct Cx<'a> {
     request: &'a RenderRequest<'a>,
     /// Regions in use, core region first, each with its validated AZs.
     regions: Vec<(String, Vec<String>)>,
+    /// The region of the cluster's KMS key (parsed once: every volume asks).
+    kms_region: Option<&'a str>,
 }
 
 impl<'a> Cx<'a> {
@@ -134,11 +136,16 @@ impl<'a> Cx<'a> {
             }
             regions.push((region, azs));
         }
+        let kms_region = aws
+            .kms_key
+            .as_deref()
+            .and_then(crate::repo::names::kms_arn_region);
         Ok(Cx {
             cluster,
             aws,
             request,
             regions,
+            kms_region,
         })
     }
 
@@ -192,7 +199,7 @@ impl<'a> Cx<'a> {
         self.aws
             .kms_key
             .as_deref()
-            .filter(|arn| crate::repo::names::kms_arn_region(arn) == Some(region))
+            .filter(|_| self.kms_region == Some(region))
     }
 
     /// `required_providers`, and one aliased `provider "aws"` per region in `regions`.
