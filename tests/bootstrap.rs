@@ -211,16 +211,7 @@ async fn dry_run_changes_nothing_and_existing_buckets_are_fixed() {
             .build(),
     );
     // A bucket someone made by hand, without any of the settings.
-    s3.create_bucket()
-        .bucket("plutus-ops-state")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    moto.create_bucket("plutus-ops-state").await;
     moto.start_recording().await;
     let out = bootstrap(&repo, &moto, &["--dry-run"]).success();
     assert_eq!(moto.recorded_writes().await, Vec::<String>::new());

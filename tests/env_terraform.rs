@@ -35,20 +35,8 @@ async fn state(client: &aws_sdk_s3::Client, key: &str) -> Value {
 
 /// The state bucket and the cluster's KMS key in moto; returns the key's ARN.
 async fn backend(moto: &Moto) -> String {
-    moto.s3()
-        .create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create state bucket");
-    let kms = aws_sdk_kms::Client::new(&moto.sdk_config("eu-central-1").await);
-    let key = kms.create_key().send().await.expect("create KMS key");
-    key.key_metadata().unwrap().arn().unwrap().to_string()
+    moto.create_bucket(BUCKET).await;
+    moto.create_kms_key().await
 }
 
 fn env(

@@ -134,7 +134,7 @@ fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
 /// Whether the state lock of `key` is held: the S3 lock file, or the DynamoDB item.
 async fn locked(moto: &Moto, lockfile: bool, key: &str) -> bool {
     if lockfile {
-        keys(&s3(moto))
+        keys(&moto.s3())
             .await
             .iter()
             .any(|k| k == &format!("{key}.tflock"))
@@ -156,7 +156,7 @@ async fn locked(moto: &Moto, lockfile: bool, key: &str) -> bool {
 /// Takes the lock of `key` as another operator would.
 async fn hold_lock(moto: &Moto, lockfile: bool, key: &str) {
     if lockfile {
-        s3(moto)
+        moto.s3()
             .put_object()
             .bucket(BUCKET)
             .key(format!("{key}.tflock"))
@@ -184,7 +184,7 @@ async fn hold_lock(moto: &Moto, lockfile: bool, key: &str) {
 
 async fn release_lock(moto: &Moto, lockfile: bool, key: &str) {
     if lockfile {
-        s3(moto)
+        moto.s3()
             .delete_object()
             .bucket(BUCKET)
             .key(format!("{key}.tflock"))
@@ -203,10 +203,6 @@ async fn release_lock(moto: &Moto, lockfile: bool, key: &str) {
             .await
             .unwrap();
     }
-}
-
-fn s3(moto: &Moto) -> aws_sdk_s3::Client {
-    moto.s3()
 }
 
 async fn keys(client: &aws_sdk_s3::Client) -> Vec<String> {
@@ -244,31 +240,10 @@ async fn s3_state_in_moto_with_terraform_1_0_3() {
 
 async fn s3_flow(terraform: Option<String>) {
     let moto = Moto::start();
-    let client = s3(&moto);
-    client
-        .create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create state bucket");
+    let client = moto.s3();
+    moto.create_bucket(BUCKET).await;
     // The state is encrypted with the cluster's KMS key: it has to exist (in moto).
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::new()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new("eu-central-1"))
-            .endpoint_url(moto.endpoint())
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build(),
-    );
-    let key = kms.create_key().send().await.expect("create KMS key");
-    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
+    let key_arn = moto.create_kms_key().await;
     let lockfile = terraform_version(terraform.as_deref()) >= (1, 10);
     if !lockfile {
         use aws_sdk_dynamodb::types::{

@@ -100,6 +100,16 @@ pub struct DeployOptions {
     pub refresh: bool,
 }
 
+impl DeployOptions {
+    /// Whether and how long a rollout with these options follows what it submitted.
+    pub fn follow(&self) -> Follow {
+        Follow {
+            wait: self.wait,
+            timeout: self.timeout,
+        }
+    }
+}
+
 impl Default for DeployOptions {
     fn default() -> Self {
         DeployOptions {
@@ -152,15 +162,7 @@ impl Deployer {
     /// of Nomad); one outcome per job, in plan order. Environments and jobs proceed
     /// concurrently (requests stay bounded).
     pub async fn apply(&self, plans: &[EnvPlan]) -> Vec<JobOutcome> {
-        target::rollout(self, plans, self.follow()).await
-    }
-
-    /// Whether and how long this run follows its rollouts.
-    pub fn follow(&self) -> Follow {
-        Follow {
-            wait: self.options.wait,
-            timeout: self.options.timeout,
-        }
+        target::rollout(self, plans, self.options.follow()).await
     }
 
     /// Submits the environment's changes, then records the deploy (once every submit is

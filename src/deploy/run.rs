@@ -2,6 +2,8 @@
 //! the command's confirmation) the rollouts and one report. The command file only parses,
 //! asks and prints.
 
+use std::collections::BTreeMap;
+
 use crate::ecs::{EcsOptions, EcsTarget};
 use crate::error::Result;
 use crate::nomad::NomadClient;
@@ -67,20 +69,16 @@ pub async fn plan(
             names
         }
     };
-    let mut by_target: Vec<(Target, Vec<String>)> = Vec::new();
+    // Targets in their declared order (Nomad, then ECS), environments in the asked order.
+    let mut by_target: BTreeMap<Target, Vec<String>> = BTreeMap::new();
     for name in names {
-        let target = repo.env(&name)?.target;
-        match by_target.iter_mut().find(|(t, _)| *t == target) {
-            Some((_, envs)) => envs.push(name),
-            None => by_target.push((target, vec![name])),
-        }
+        by_target
+            .entry(repo.env(&name)?.target)
+            .or_default()
+            .push(name);
     }
-    by_target.sort_by_key(|(target, _)| *target);
     let nomad = client.address().to_string();
-    let follow = Follow {
-        wait: request.options.wait,
-        timeout: request.options.timeout,
-    };
+    let follow = request.options.follow();
     let mut targets: Vec<Box<dyn PlannedTarget>> = Vec::new();
     for (target, envs) in by_target {
         targets.push(match target {

@@ -74,16 +74,15 @@ pub struct EcsPlan {
     services: Vec<ServicePlan>,
 }
 
-/// One job's service as planned.
+/// One job's service as planned: its outcome so far and what applying does, if anything
+/// (nothing when unchanged without `--force-new-deployment`, or when the plan failed).
 struct ServicePlan {
     outcome: JobOutcome,
-    work: Work,
+    work: Option<Work>,
 }
 
 /// What applying does to one service.
 enum Work {
-    /// Nothing (unchanged without `--force-new-deployment`, or the plan failed).
-    Nothing,
     /// Update the service: to a new revision of `task` (when `register`), or to
     /// `current_arn` again with a forced new deployment.
     Update {
@@ -209,7 +208,7 @@ impl EcsTarget {
                     Ok(planned) => planned,
                     Err(error) => ServicePlan {
                         outcome: outcome.failed(error.to_string()),
-                        work: Work::Nothing,
+                        work: None,
                     },
                 }
             }
@@ -228,11 +227,11 @@ impl EcsTarget {
     /// service.
     async fn submit_service(&self, plan: &EcsPlan, service: &ServicePlan) -> Step<Rolling> {
         let outcome = service.outcome.clone();
-        if matches!(service.work, Work::Nothing) {
+        let Some(work) = &service.work else {
             return Step::Done(outcome);
-        }
+        };
         let line = self.progress.job(&plan.environment, outcome.id());
-        match apply_service(plan, service, &line).await {
+        match apply_service(plan, outcome.clone(), work, &line).await {
             Ok((outcome, task_definition)) => Step::Submitted {
                 outcome,
                 submitted: Rolling { task_definition },
@@ -280,11 +279,11 @@ async fn plan_service(
             outcome.action = Action::New;
             return Ok(ServicePlan {
                 outcome,
-                work: Work::Create {
+                work: Some(Work::Create {
                     task,
                     fingerprint,
                     template: Box::new(template.clone()),
-                },
+                }),
             });
         }
         (None, None) => return Err(EcsError::NoService { service, cluster }),
@@ -307,7 +306,7 @@ async fn plan_service(
     if unchanged && !options.force_new_deployment {
         return Ok(ServicePlan {
             outcome: outcome.with_status(JobStatus::Unchanged),
-            work: Work::Nothing,
+            work: None,
         });
     }
     if !unchanged {
@@ -315,12 +314,12 @@ async fn plan_service(
     }
     Ok(ServicePlan {
         outcome,
-        work: Work::Update {
+        work: Some(Work::Update {
             task,
             fingerprint,
             current_arn,
             register: !unchanged,
-        },
+        }),
     })
 }
 
@@ -328,15 +327,14 @@ async fn plan_service(
 /// out.
 async fn apply_service(
     plan: &EcsPlan,
-    service: &ServicePlan,
+    mut outcome: JobOutcome,
+    work: &Work,
     line: &JobLine,
 ) -> std::result::Result<(JobOutcome, String), EcsError> {
     let client = &plan.client;
-    let mut outcome = service.outcome.clone();
     let name = outcome.id().to_string();
     let cluster = plan.cluster.as_str();
-    let target_arn = match &service.work {
-        Work::Nothing => return Ok((outcome, String::new())),
+    let target_arn = match work {
         Work::Create {
             task,
             fingerprint,

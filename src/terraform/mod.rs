@@ -176,7 +176,18 @@ impl Document {
 
     /// The document as a JSON value with sorted keys.
     pub fn to_value(&self) -> Value {
-        sorted(&Value::Object(self.root.clone()))
+        serde_json::to_value(SortedMap(&self.root)).expect("JSON values convert")
+    }
+
+    /// The backend block (`terraform.backend`) as compact JSON with sorted keys (`null`
+    /// without one): what `terraform init` was run for.
+    pub fn backend_json(&self) -> String {
+        let backend = self
+            .root
+            .get("terraform")
+            .and_then(|t| t.get("backend"))
+            .unwrap_or(&Value::Null);
+        serde_json::to_string(&Sorted(backend)).expect("JSON values serialize")
     }
 
     /// Pretty JSON with sorted keys and a final newline: byte-identical for equal documents.
@@ -229,23 +240,6 @@ impl Serialize for SortedMap<'_> {
             map.serialize_entry(key, &Sorted(value))?;
         }
         map.end()
-    }
-}
-
-/// A copy of `value` with every object's keys in sorted order.
-pub fn sorted(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
     }
 }
 
@@ -342,6 +336,24 @@ mod tests {
             .contains("an array"));
     }
 
+    /// A copy of `value` with every object's keys in sorted order: the reference the
+    /// serialization without a copy is checked against.
+    fn sorted_copy(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted_copy(&map[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted_copy).collect()),
+            other => other.clone(),
+        }
+    }
+
     #[test]
     fn sorted_serialization_is_the_bytes_of_the_sorted_copy() {
         let mut doc = Document::new();
@@ -353,8 +365,20 @@ mod tests {
                 serde_json::json!({"tags": {"Z": "1", "A": [{"y": null, "b": true}, 2.5]}, "ami": name}),
             );
         }
-        let mut expected = serde_json::to_vec_pretty(&doc.to_value()).unwrap();
+        let copy = sorted_copy(&Value::Object(doc.root.clone()));
+        let mut expected = serde_json::to_vec_pretty(&copy).unwrap();
         expected.push(b'\n');
         assert_eq!(doc.to_bytes(), expected);
+        assert_eq!(doc.to_value(), copy);
+        assert_eq!(doc.backend_json(), "null");
+        doc.set_backend(
+            "s3",
+            serde_json::json!({"z": 1, "a": {"y": 2, "b": 3}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let copy = sorted_copy(&Value::Object(doc.root.clone()));
+        assert_eq!(doc.backend_json(), copy["terraform"]["backend"].to_string());
     }
 }

@@ -208,11 +208,7 @@ impl Runner {
     }
 
     fn backend_hash(document: &Document) -> String {
-        config_hash(
-            document.to_value()["terraform"]["backend"]
-                .to_string()
-                .as_bytes(),
-        )
+        config_hash(document.backend_json().as_bytes())
     }
 
     /// `terraform init`, remembering the backend it was made for.

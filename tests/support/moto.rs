@@ -191,6 +191,28 @@ impl Moto {
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
+
+    /// Creates `bucket` in eu-central-1 (where the example cluster keeps its state).
+    pub async fn create_bucket(&self, bucket: &str) {
+        self.s3()
+            .create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+    }
+
+    /// Creates a KMS key in eu-central-1; returns its ARN.
+    pub async fn create_kms_key(&self) -> String {
+        let kms = aws_sdk_kms::Client::new(&self.sdk_config("eu-central-1").await);
+        let key = kms.create_key().send().await.expect("create KMS key");
+        key.key_metadata().unwrap().arn().unwrap().to_string()
+    }
 }
 
 /// Every key in `bucket` (one listing page: tests hold few objects).

@@ -1,9 +1,11 @@
 //! The HTTP surface: routing, latency and fault injection, ACL checks, blocking queries.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
@@ -33,13 +35,18 @@ pub async fn serve(
         }
     });
     let app = axum::Router::new().fallback(
-        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Bytes| {
             let shared = shared.clone();
-            async move { handle(shared, method, uri, headers, body).await }
+            async move { handle(shared, peer, method, uri, headers, body).await }
         },
     );
     match tls {
         None => {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stop.await;
@@ -61,7 +68,7 @@ async fn serve_tls(
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut stop => return,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -69,7 +76,7 @@ async fn serve_tls(
             },
         };
         let acceptor = acceptor.clone();
-        let app = app.clone();
+        let app = app.clone().layer(axum::Extension(ConnectInfo(peer)));
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(stream).await else {
                 return;
@@ -225,6 +232,7 @@ fn authorize(state: &State, headers: &HeaderMap, need: &Need) -> Result<(), ApiE
 
 async fn handle(
     shared: Arc<Shared>,
+    peer: SocketAddr,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -265,6 +273,7 @@ async fn handle(
             namespace,
             status: 0,
             body: String::from_utf8_lossy(&body).into_owned(),
+            peer,
         });
         state.requests.len() - 1
     };

@@ -95,6 +95,9 @@ pub struct Request {
     pub status: u16,
     /// The request body as sent (empty for reads).
     pub body: String,
+    /// The client end of the connection it came on: requests of one client process share
+    /// its connections, never another's.
+    pub peer: std::net::SocketAddr,
 }
 
 pub(crate) struct Shared {
